@@ -1,0 +1,171 @@
+"""Config validation: every bad key, type or value becomes one :class:`ConfigError` line.
+
+The schema is the code itself. Top-level keys are checked against :class:`RunSettings`; every node
+with a ``_target_`` is checked against the signature and type hints of its target (``Literal``
+annotations give the allowed values), then instantiated, so the target's own range checks
+(``ValueError("L must be ...")``) run before any work and come back prefixed with the node's path.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import inspect
+import re
+import types
+import typing
+from dataclasses import dataclass, fields
+from typing import Any, Literal
+
+from hydra.utils import get_method, instantiate
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from rgexp.errors import ConfigError
+
+__all__ = ["RunSettings", "GROUPS", "check_config", "instantiate_node", "describe"]
+
+GROUPS: tuple[str, ...] = ("sampler", "model", "flow", "rg", "analysis", "tracking", "cache")
+_SEQ = (list, tuple, collections.abc.Sequence)
+_HYDRA_KEYS = {"_target_", "_partial_", "_convert_", "_recursive_", "_args_"}
+
+
+@dataclass
+class RunSettings:
+    """Top-level keys of ``conf/config.yaml`` (besides the groups)."""
+
+    name: str = "default"
+    seed: int = 0
+    data_seed: int | None = None
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    progress: bool = True
+    resume: str | None = None
+    checkpoint_every: int = 500
+
+
+def describe(annotation: Any) -> str:
+    """Human form of a type hint: ``int``, ``one of 'a', 'b'``, ``list of float or null``."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in args)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join("null" if a is type(None) else describe(a) for a in args)
+    if origin in _SEQ or annotation in (list, tuple):
+        return f"a list of {describe(args[0])}" if args else "a list"
+    return getattr(annotation, "__name__", str(annotation))
+
+
+def _matches(value: Any, annotation: Any) -> bool:
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if annotation is Any or annotation is inspect.Parameter.empty:
+        return True
+    if annotation is type(None):
+        return value is None
+    if origin is Literal:
+        return value in args
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(value, a) for a in args)
+    if origin in _SEQ or annotation in (list, tuple):
+        if not isinstance(value, (list, tuple, ListConfig)):
+            return False
+        return not args or all(_matches(v, args[0]) for v in value)
+    if annotation is bool:
+        return isinstance(value, bool)
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if annotation is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if annotation is str:
+        return isinstance(value, str)
+    if annotation is dict:
+        return isinstance(value, (dict, DictConfig))
+    return True  # torch dtypes, generators, …: not settable from a YAML value, not checked here
+
+
+def _check_keys(values: dict[str, Any], hints: dict[str, Any], allowed: list[str], path: str) -> None:
+    for key, value in values.items():
+        if key in _HYDRA_KEYS:
+            continue
+        full = f"{path}.{key}" if path else key
+        if key not in allowed:
+            raise ConfigError(f"unknown key '{full}'; allowed: {', '.join(allowed)}")
+        hint = hints.get(key, Any)
+        if not _matches(value, hint):
+            raise ConfigError(f"{full} must be {describe(hint)}, got {value!r}")
+
+
+def _target_hints(target: str, path: str) -> tuple[dict[str, Any], list[str], bool]:
+    """(type hints, parameter names, accepts **kwargs) of a ``_target_``."""
+    try:
+        fn = get_method(target)
+    except Exception as err:
+        raise ConfigError(f"{path}._target_: cannot import {target!r} ({err})") from None
+    init = fn.__init__ if inspect.isclass(fn) else fn
+    sig = inspect.signature(fn)
+    try:
+        hints = typing.get_type_hints(init)
+    except Exception:  # unresolvable forward references: check names only
+        hints = {}
+    params = [p for p in sig.parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    var_kw = any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
+    return hints, [p.name for p in params], var_kw
+
+
+def _referenced_keys(raw: Any) -> set[str]:
+    """Dotted keys referenced by ``${...}`` interpolations anywhere in the unresolved config."""
+    text = str(raw)
+    return set(re.findall(r"\$\{([A-Za-z0-9_.]+)\}", text))
+
+
+def _check_node(node: Any, path: str, referenced: set[str]) -> None:
+    if not isinstance(node, dict):
+        return
+    if "_target_" in node:
+        hints, names, var_kw = _target_hints(node["_target_"], path)
+        if var_kw:
+            allowed = sorted(set(names) | {k for k in node if k not in _HYDRA_KEYS})
+        else:
+            allowed = names
+        plain = {k: v for k, v in node.items() if not isinstance(v, dict) or "_target_" not in v}
+        _check_keys(plain, hints, allowed, path)
+    else:
+        for key, value in node.items():
+            is_target = isinstance(value, dict) and "_target_" in value
+            if not is_target and f"{path}.{key}" not in referenced:
+                raise ConfigError(f"unknown key '{path}.{key}' in a group without a _target_")
+    for key, value in node.items():
+        if isinstance(value, dict) and key not in _HYDRA_KEYS:
+            _check_node(value, f"{path}.{key}", referenced)
+
+
+def check_config(cfg: DictConfig) -> RunSettings:
+    """Check keys and types of the whole config; return the typed top-level settings."""
+    try:
+        resolved = OmegaConf.to_container(cfg, resolve=True)
+    except Exception as err:
+        raise ConfigError(f"cannot resolve config: {err}".splitlines()[0]) from None
+    referenced = _referenced_keys(OmegaConf.to_container(cfg, resolve=False))
+    top = {k: v for k, v in resolved.items() if k not in GROUPS and k not in ("experiment", "hydra")}
+    hints = typing.get_type_hints(RunSettings)
+    _check_keys(top, hints, [f.name for f in fields(RunSettings)], "")
+    for group in GROUPS:
+        if group not in resolved:
+            raise ConfigError(f"missing config group '{group}'")
+        _check_node(resolved[group], group, referenced)
+    settings = RunSettings(**top)
+    if settings.seed < 0 or (settings.data_seed is not None and settings.data_seed < 0):
+        raise ConfigError(f"seed and data_seed must be >= 0, got {settings.seed}, {settings.data_seed}")
+    if settings.checkpoint_every < 0:
+        raise ConfigError(f"checkpoint_every must be >= 0, got {settings.checkpoint_every}")
+    return settings
+
+
+def instantiate_node(node: DictConfig, path: str, **kwargs: Any) -> Any:
+    """``instantiate`` with the target's ``ValueError``/``TypeError`` turned into a ConfigError."""
+    try:
+        return instantiate(node, _convert_="all", **kwargs)
+    except Exception as err:
+        cause = err
+        while cause.__cause__ is not None:  # Hydra wraps the target's exception
+            cause = cause.__cause__
+        if isinstance(cause, (ValueError, TypeError)):
+            raise ConfigError(f"{path}.{str(cause).splitlines()[0]}") from None
+        raise

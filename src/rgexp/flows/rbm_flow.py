@@ -1,0 +1,56 @@
+"""The RBM flow: v_0 -> h ~ p(h|v_0) -> v_1 ~ p(v|h) -> ..., every length kept.
+
+The model must provide ``sample_hiddens``, ``sample_visibles``, ``mean_hiddens`` and
+``mean_visibles`` (``rgexp.models.RBM`` does). In mean-field mode each half step takes the
+conditional mean instead of a sample, so no randomness is used.
+"""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["rbm_flow", "RBMFlow"]
+
+
+@torch.no_grad()
+def rbm_flow(
+    model,
+    v0: torch.Tensor,
+    n_steps: int,
+    gen: torch.Generator | None = None,
+    mean_field: bool = False,
+) -> torch.Tensor:
+    """Configurations along the flow.
+
+    v0: (n, n_visible) in the model's unit convention. Returns (n_steps + 1, n, n_visible);
+    element 0 is v0 itself. ``gen`` is required unless ``mean_field``.
+    """
+    if n_steps < 0:
+        raise ValueError(f"n_steps must be >= 0, got {n_steps}")
+    if not mean_field and gen is None:
+        raise ValueError("a sampled RBM flow needs a torch.Generator (or mean_field=True)")
+    out = torch.empty((n_steps + 1, *v0.shape), dtype=v0.dtype, device=v0.device)
+    out[0] = v0
+    v = v0
+    for step in range(1, n_steps + 1):
+        if mean_field:
+            v = model.mean_visibles(model.mean_hiddens(v))
+        else:
+            v = model.sample_visibles(model.sample_hiddens(v, gen), gen)
+        out[step] = v
+    return out
+
+
+class RBMFlow:
+    """Config group ``flow``: flow ``n_samples`` configurations per temperature for ``n_steps``."""
+
+    def __init__(self, n_steps: int = 10, mean_field: bool = False, n_samples: int = 200) -> None:
+        if n_steps < 0:
+            raise ValueError(f"n_steps must be >= 0, got {n_steps}")
+        if n_samples < 1:
+            raise ValueError(f"n_samples must be >= 1, got {n_samples}")
+        self.n_steps, self.mean_field, self.n_samples = n_steps, mean_field, n_samples
+
+    def __call__(self, model, v0: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        """(n_steps + 1, min(n, n_samples), n_visible) flowed configurations of the first rows."""
+        return rbm_flow(model, v0[: self.n_samples], self.n_steps, gen, self.mean_field)

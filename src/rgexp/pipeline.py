@@ -1,0 +1,176 @@
+"""The orchestrator: ``run(cfg)`` takes a composed config through every stage, one MLflow run.
+
+Stages, each on its own seed stream (rgexp.seeding.STAGES):
+  mc     -> Monte Carlo data (content-addressed cache)
+  init   -> model initialisation
+  train  -> RBM training (checkpointed, resumable bit for bit)
+  flow   -> RBM flow of the data at each temperature
+  rg     -> block-spin RG of the data
+  measure every set of configurations with the ``analysis`` group and log it.
+
+Everything is validated and instantiated before the run starts, so a bad config costs nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from rgexp import resume as resume_mod
+from rgexp.cache import DataCache, data_key
+from rgexp.config import GROUPS, RunSettings, check_config, instantiate_node
+from rgexp.errors import ConfigError, Interrupted
+from rgexp.ising.data import IsingData
+from rgexp.seeding import numpy_generator, stage_streams, torch_generator
+from rgexp.tracking import MLflowTracker, TrackedRun, flatten
+
+__all__ = ["run", "resolve_device"]
+
+
+@dataclass
+class Parts:
+    """The instantiated config groups."""
+
+    sampler: Any
+    flow: Any
+    rg: Any
+    analysis: Any
+    tracker: MLflowTracker
+    cache: DataCache
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` -> cuda when available, else cpu; ``cuda`` without a GPU is a ConfigError."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device=cuda but no CUDA device is available; allowed: auto, cpu, cuda")
+    return torch.device(device)
+
+
+def build_parts(cfg: DictConfig) -> Parts:
+    """Instantiate every group except the model (which needs the data's size)."""
+    made = {g: instantiate_node(cfg[g], g) for g in ("sampler", "flow", "rg", "analysis", "tracking", "cache")}
+    lattice = made["sampler"].lattice_shape
+    if len(lattice) == 2 and made["rg"].n_steps > 0:
+        try:
+            made["rg"].check_lattice(lattice[-1])
+        except ValueError as err:
+            raise ConfigError(f"rg: {err}; change sampler.L or rg.n_steps") from None
+    return Parts(made["sampler"], made["flow"], made["rg"], made["analysis"], made["tracking"], made["cache"])
+
+
+class _StopFlag:
+    """SIGINT/SIGTERM -> stop at the next safe point; a second signal stops at once."""
+
+    def __init__(self, extra: Callable[[], bool] | None) -> None:
+        self.extra = extra
+        self.signum: int | None = None
+
+    def __call__(self) -> bool:
+        return self.signum is not None or (self.extra is not None and self.extra())
+
+    def _handle(self, signum, frame) -> None:
+        if self.signum is not None:
+            raise Interrupted(f"stopped by signal {signum}")
+        self.signum = signum
+
+    @contextlib.contextmanager
+    def installed(self):
+        old = {}
+        try:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                old[sig] = signal.signal(sig, self._handle)
+        except ValueError:  # not the main thread: rely on the injected stop only
+            pass
+        try:
+            yield self
+        finally:
+            for sig, handler in old.items():
+                signal.signal(sig, handler)
+
+
+def run(
+    cfg: DictConfig,
+    *,
+    tags: dict[str, str] | None = None,
+    overrides: list[str] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> dict[str, Any]:
+    """Run every stage of ``cfg`` as one MLflow run and return its summary.
+
+    ``overrides`` are the command-line overrides (used on resume to refuse result-changing ones);
+    ``should_stop`` is polled during training, as SIGINT/SIGTERM are.
+    Returns ``{"run_id", "status", "data_key", "metrics", "model"}``.
+    Raises ConfigError before any work for bad input, Interrupted after checkpointing on a stop.
+    """
+    checkpoint = None
+    if cfg.get("resume"):
+        cfg, checkpoint = resume_mod.prepare(cfg, overrides)
+    settings = check_config(cfg)
+    parts = build_parts(cfg)
+    device = resolve_device(settings.device)
+    config_yaml = OmegaConf.to_yaml(cfg, resolve=True)
+    if checkpoint is not None:
+        tracked = parts.tracker.reopen(settings.resume)
+    else:
+        params = flatten({k: v for k, v in OmegaConf.to_container(cfg, resolve=True).items() if k != "hydra"})
+        run_name = f"{settings.name}-seed{settings.seed}"
+        tracked = parts.tracker.start(run_name, config_yaml, params, tags or {})
+    stop = _StopFlag(should_stop)
+    status = "FAILED"
+    try:
+        with stop.installed():
+            summary = _execute(cfg, settings, parts, tracked, device, config_yaml, checkpoint, stop)
+        status = "FINISHED"
+        return summary | {"run_id": tracked.run_id, "status": status}
+    except Interrupted as err:
+        status = "KILLED"
+        err.run_id = tracked.run_id
+        raise
+    finally:
+        tracked.end(status)
+
+
+def _load_data(cfg: DictConfig, settings: RunSettings, parts: Parts, tracked: TrackedRun) -> tuple[IsingData, str]:
+    mc = stage_streams(settings.data_seed if settings.data_seed is not None else settings.seed)["mc"]
+    sampler_cfg = OmegaConf.to_container(cfg.sampler, resolve=True)
+    key = data_key(sampler_cfg, mc.entropy, mc.spawn_key)
+    data, hit = parts.cache.get_or_create(key, lambda: parts.sampler.sample(mc, progress=settings.progress))
+    tracked.set_tags({"data_hash": key, "data_cache_hit": str(hit)})
+    for t, info in zip(data.temperatures, data.info):
+        numeric = {k: v for k, v in info.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        tracked.log_metrics({f"mc/T{t:.4f}/{k}": v for k, v in numeric.items()})
+    return data, key
+
+
+def _measure(parts: Parts, tracked: TrackedRun, stage: str, temperature: float, configs: list[np.ndarray]) -> dict:
+    """Measure configs[k] (k = flow length or RG step) and log ``stage/obs/T`` against step k."""
+    curves: dict[str, list] = {}
+    for step, x in enumerate(configs):
+        for name, est in parts.analysis(x).items():
+            tracked.log_metrics({f"{stage}/{name}/T{temperature:.4f}": est.value,
+                                 f"{stage}/{name}_err/T{temperature:.4f}": est.error}, step=step)
+            curves.setdefault(name, []).append((est.value, est.error))
+    return curves
+
+
+def _execute(cfg, settings, parts: Parts, tracked: TrackedRun, device, config_yaml, checkpoint, stop) -> dict:
+    from rgexp import stages
+
+    streams = stage_streams(settings.seed)
+    data, key = _load_data(cfg, settings, parts, tracked)
+    if stop():
+        raise Interrupted("stopped after the Monte Carlo stage")
+    model = stages.train_model(cfg, settings, data, streams, device, tracked, config_yaml, checkpoint, stop)
+    metrics: dict[str, Any] = {}
+    flows = stages.flow_and_rg(parts, model, data, streams, device, tracked, _measure)
+    metrics.update(flows)
+    tracked.flush()
+    return {"data_key": key, "metrics": metrics, "model": model}

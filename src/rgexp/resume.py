@@ -1,0 +1,78 @@
+"""Resume a logged run: its own config back, result-changing overrides refused, checkpoint loaded.
+
+``python -m rgexp resume=<run_id>`` composes the default config, but what runs is the config the
+run was started with; only keys that cannot change the numbers (``HARMLESS``) are taken from the
+command line. Everything is checked before the run is touched: a missing run, a changed config or
+a missing/corrupt checkpoint is a ConfigError and the run stays as it was.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from rgexp.config import GROUPS, instantiate_node
+from rgexp.errors import ConfigError
+
+__all__ = ["prepare", "changed_keys", "HARMLESS"]
+
+HARMLESS: tuple[str, ...] = ("resume", "progress", "checkpoint_every", "tracking", "hydra")
+
+
+def _plain(cfg: DictConfig) -> dict[str, Any]:
+    tree = OmegaConf.to_container(cfg, resolve=True)
+    return {k: v for k, v in tree.items() if k not in HARMLESS}
+
+
+def _flat(tree: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(tree, dict):
+        out: dict[str, Any] = {}
+        for k, v in tree.items():
+            out.update(_flat(v, f"{prefix}{k}."))
+        return out
+    return {prefix[:-1]: tree}
+
+
+def changed_keys(cfg: DictConfig, logged: DictConfig, overrides: list[str] | None) -> list[str]:
+    """Dotted keys whose value in ``cfg`` differs from the logged config.
+
+    With ``overrides`` (command-line strings) only what they touch is compared; without, all.
+    """
+    now, then = _flat(_plain(cfg)), _flat(_plain(logged))
+    if overrides is None:
+        prefixes = [""]
+    else:
+        prefixes = []
+        for item in overrides:
+            key = item.split("=", 1)[0].lstrip("+~")
+            if key.split(".")[0] in HARMLESS or key.startswith("hydra/"):
+                continue
+            prefixes.append("" if key == "experiment" else key)
+    keys = set(now) | set(then)
+    hit = {k for k in keys for p in prefixes if p == "" or k == p or k.startswith(p + ".")}
+    return sorted(k for k in hit if now.get(k, "<absent>") != then.get(k, "<absent>"))
+
+
+def prepare(cfg: DictConfig, overrides: list[str] | None) -> tuple[DictConfig, dict]:
+    """(config to run, checkpoint) for ``cfg.resume``; ConfigError for anything wrong."""
+    run_id = str(cfg.resume)
+    tracker = instantiate_node(cfg.tracking, "tracking")
+    if not tracker.run_exists(run_id):
+        raise ConfigError(f"resume={run_id}: no such run in the tracking store {tracker.uri}")
+    logged = OmegaConf.create(tracker.logged_config(run_id))
+    changed = changed_keys(cfg, logged, overrides)
+    if changed:
+        detail = ", ".join(
+            f"{k} (run: {OmegaConf.select(logged, k)}, now: {OmegaConf.select(cfg, k)})" for k in changed[:5]
+        )
+        raise ConfigError(f"resume={run_id}: refusing overrides that would change results: {detail}")
+    try:
+        checkpoint = tracker.load_checkpoint(run_id)
+    except (FileNotFoundError, ValueError) as err:
+        raise ConfigError(f"resume={run_id}: {err}".splitlines()[0]) from None
+    merged = OmegaConf.merge(logged, {k: cfg[k] for k in HARMLESS if k in cfg and k != "hydra"})
+    missing = [g for g in GROUPS if g not in merged]
+    if missing:
+        raise ConfigError(f"resume={run_id}: the logged config lacks groups {missing}")
+    return merged, checkpoint

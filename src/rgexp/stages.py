@@ -1,0 +1,92 @@
+"""The pipeline's stages after Monte Carlo: train the model, flow it, block-spin, measure.
+
+Called only by :mod:`rgexp.pipeline`; each stage takes its seed stream and the open run.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from omegaconf import DictConfig
+
+import rgexp
+from rgexp.analysis.figures import curves_by_temperature
+from rgexp.config import instantiate_node
+from rgexp.ising.data import IsingData
+from rgexp.seeding import numpy_generator, torch_generator
+from rgexp.tracking import TrackedRun
+
+__all__ = ["train_model", "flow_and_rg"]
+
+
+def train_model(cfg: DictConfig, settings, data: IsingData, streams, device: torch.device,
+                tracked: TrackedRun, config_yaml: str, checkpoint: dict | None, stop) -> torch.nn.Module:
+    """Build the model on the ``init`` stream, train it on the ``train`` stream, checkpointing."""
+    model = instantiate_node(cfg.model.net, "model.net", n_visible=data.n_visible,
+                             generator=torch_generator(streams["init"]))
+    model = model.to(device)
+    x, _ = data.flat()
+    factory = instantiate_node(cfg.model.train, "model.train")
+    trainer = factory(model=model, data=model.from_spins(x),
+                      generator=torch_generator(streams["train"], device))
+    if checkpoint is not None:
+        trainer.load_state_dict(checkpoint["trainer"])
+
+    def log(step: int, metrics: dict[str, float]) -> None:
+        tracked.log_metrics({f"train/{k}": v for k, v in metrics.items()}, step=step)
+
+    def save(state: dict) -> None:
+        tracked.flush()  # metrics and checkpoint advance together: a resume re-logs nothing twice
+        tracked.save_checkpoint({"trainer": state, "config": config_yaml, "stage": "train",
+                                 "rgexp_version": rgexp.__version__})
+
+    trainer.fit(log=log, on_checkpoint=save, checkpoint_every=settings.checkpoint_every,
+                should_stop=stop)
+    tracked.flush()
+    from rgexp import models
+
+    plot = getattr(models, "plot_filters", None)
+    if plot is not None and len(data.lattice_shape) == 2:
+        tracked.log_figure(plot(model, data.lattice_shape), "figures/filters.png")
+    return model
+
+
+def _bottom_rbm(model: torch.nn.Module) -> torch.nn.Module:
+    """The RBM that acts on lattice configurations (the first layer of a stack)."""
+    return model.rbms[0] if hasattr(model, "rbms") else model
+
+
+def flow_and_rg(parts, model, data: IsingData, streams, device: torch.device, tracked: TrackedRun,
+                measure: Callable) -> dict[str, Any]:
+    """Flow and block-spin the data at every temperature; measure and log each step."""
+    rbm = _bottom_rbm(model)
+    gen_flow = torch_generator(streams["flow"], device)
+    gen_rg = numpy_generator(streams["rg"])
+    shape = data.lattice_shape
+    flow_curves: dict[float, dict] = {}
+    rg_curves: dict[float, dict] = {}
+    for i, t in enumerate(data.temperatures):
+        v0 = rbm.from_spins(data.spins[i].reshape(data.spins.shape[1], -1))
+        flowed = parts.flow(rbm, v0, gen_flow)
+        configs = [rbm.to_spins(f).detach().cpu().numpy().reshape(-1, *shape) for f in flowed]
+        flow_curves[float(t)] = measure(parts, tracked, "flow", float(t), configs)
+        if len(shape) == 2:
+            rg_curves[float(t)] = measure(parts, tracked, "rg", float(t), parts.rg(data.spins[i], gen_rg))
+    _log_curves(tracked, "flow", flow_curves, "flow length")
+    _log_curves(tracked, "rg", rg_curves, "RG step")
+    return {"flow": flow_curves, "rg": rg_curves}
+
+
+def _log_curves(tracked: TrackedRun, stage: str, curves: dict[float, dict], xlabel: str) -> None:
+    if not curves:
+        return
+    names = next(iter(curves.values())).keys()
+    for name in names:
+        per_t = {t: c[name] for t, c in curves.items()}
+        fig = curves_by_temperature(per_t, xlabel, name, f"{stage}: {name}")
+        tracked.log_figure(fig, f"figures/{stage}_{name}.png")
+        arr = np.array([per_t[t] for t in sorted(per_t)])  # (n_T, n_steps + 1, 2)
+        tracked.log_arrays(f"arrays/{stage}_{name}.npz", temperatures=np.array(sorted(per_t)),
+                           value=arr[..., 0], error=arr[..., 1])
