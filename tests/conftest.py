@@ -1,0 +1,62 @@
+"""Shared fixtures: compose the real configs (shrunk), with MLflow and the data cache in tmp_path."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+
+ROOT = Path(__file__).resolve().parents[1]
+CONF = ROOT / "conf"
+
+
+def compose_config(overrides: list[str]):
+    """The real ``conf/config.yaml`` composed with ``overrides`` (Hydra's compose API)."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return compose("config", overrides=overrides)
+
+
+@pytest.fixture(scope="session")
+def shared_root(tmp_path_factory) -> Path:
+    """One MLflow store and data cache for the session (creating a SQLite store costs seconds)."""
+    return tmp_path_factory.mktemp("rgexp")
+
+
+@pytest.fixture
+def isolated(shared_root):
+    """Overrides pointing MLflow and the cache into the session's temporary root, no progress bars."""
+    return [
+        f"tracking.root={shared_root / 'mlruns'}",
+        f"cache.directory={shared_root / 'cache'}",
+        "progress=false",
+    ]
+
+
+@pytest.fixture
+def mlflow_client(shared_root):
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(f"sqlite:///{shared_root / 'mlruns' / 'mlflow.db'}")
+
+
+@pytest.fixture
+def smoke_cfg(isolated):
+    def make(*overrides: str):
+        return compose_config(["experiment=smoke", *isolated, *overrides])
+
+    return make
+
+
+def run_cli(args: list[str], cwd: Path, timeout: float = 600, env_extra: dict | None = None):
+    """``python -m rgexp ARGS`` in a subprocess (end-to-end: Hydra, argv fix-up, exit codes)."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env_extra or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "rgexp", *args], cwd=cwd, capture_output=True, text=True,
+        timeout=timeout, env=env,
+    )

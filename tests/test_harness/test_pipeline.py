@@ -1,0 +1,127 @@
+"""The orchestrator end to end, in process: one MLflow run, reproducible, resumable bit for bit."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from rgexp.analysis import abs_magnetization
+from rgexp.cache import DataCache
+from rgexp.errors import ConfigError, Interrupted
+from rgexp.pipeline import run
+
+
+def same_parameters(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_smoke_run_logs_params_tags_metrics_artifacts(smoke_cfg, mlflow_client, shared_root):
+    cfg = smoke_cfg()
+    result = run(cfg)
+    c = mlflow_client
+    r = c.get_run(result["run_id"])
+    assert r.info.status == "FINISHED" and result["status"] == "FINISHED"
+    assert r.data.params["seed"] == "0" and r.data.params["sampler.L"] == "8"
+    for tag in ("git_commit", "git_dirty", "rgexp_version", "data_hash", "data_cache_hit"):
+        assert tag in r.data.tags
+    history = c.get_metric_history(r.info.run_id, "flow/abs_magnetization/T1.5000")
+    assert sorted(m.step for m in history) == list(range(cfg.flow.n_steps + 1))
+    assert any(k.startswith("train/") for k in r.data.metrics)
+    arts = {a.path for a in c.list_artifacts(r.info.run_id)}
+    assert {"config.yaml", "checkpoints", "figures", "arrays"} <= arts
+    figures = {a.path for a in c.list_artifacts(r.info.run_id, "figures")}
+    assert "figures/flow_abs_magnetization.png" in figures
+    # Flow length 0 is the data itself: its |m| must equal the cached configurations' |m|.
+    data = DataCache(shared_root / "cache").load(r.data.tags["data_hash"])
+    direct = abs_magnetization(data.spins[0][: cfg.flow.n_samples]).mean()
+    step0 = next(m.value for m in history if m.step == 0)
+    assert step0 == pytest.approx(direct, rel=1e-12)
+
+
+def test_same_seed_same_numbers_other_seed_other_numbers(smoke_cfg):
+    a, b = run(smoke_cfg("seed=3")), run(smoke_cfg("seed=3"))
+    c = run(smoke_cfg("seed=4"))
+    assert same_parameters(a["model"], b["model"])
+    assert a["metrics"]["flow"] == b["metrics"]["flow"]
+    assert not same_parameters(a["model"], c["model"])
+    assert a["data_key"] != c["data_key"]
+
+
+def test_data_seed_pins_the_data_across_model_seeds(smoke_cfg, mlflow_client, shared_root):
+    a = run(smoke_cfg("seed=0", "data_seed=5"))
+    b = run(smoke_cfg("seed=1", "data_seed=5"))
+    tags = mlflow_client.get_run(b["run_id"]).data.tags
+    assert a["data_key"] == b["data_key"] and tags["data_cache_hit"] == "True"
+    assert not same_parameters(a["model"], b["model"])
+
+
+class StopAfter:
+    """A should_stop hook that asks to stop after ``n`` polls (one poll per RBM update)."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.calls = n, 0
+
+    def __call__(self) -> bool:
+        self.calls += 1
+        return self.calls > self.n
+
+
+def test_interrupted_then_resumed_equals_uninterrupted(smoke_cfg, mlflow_client, shared_root):
+    overrides = ("checkpoint_every=4", "model.train.epochs=4")
+    full = run(smoke_cfg(*overrides))
+    with pytest.raises(Interrupted) as info:
+        run(smoke_cfg(*overrides), should_stop=StopAfter(10))
+    run_id = info.value.run_id
+    c = mlflow_client
+    assert c.get_run(run_id).info.status == "KILLED"
+    resumed = run(smoke_cfg(*overrides, f"resume={run_id}"))
+    assert resumed["run_id"] == run_id and c.get_run(run_id).info.status == "FINISHED"
+    assert same_parameters(full["model"], resumed["model"])
+    assert full["metrics"]["flow"] == resumed["metrics"]["flow"]
+    # Training metrics were flushed with each checkpoint: no step is logged twice.
+    steps = [m.step for m in c.get_metric_history(run_id, next(
+        k for k in c.get_run(run_id).data.metrics if k.startswith("train/")))]
+    assert len(steps) == len(set(steps))
+
+
+def test_resume_refuses_result_changing_overrides_and_leaves_run_alone(smoke_cfg, mlflow_client, shared_root):
+    with pytest.raises(Interrupted) as info:
+        run(smoke_cfg("model.train.epochs=4"), should_stop=StopAfter(3))
+    run_id = info.value.run_id
+    with pytest.raises(ConfigError, match="refusing overrides that would change results: model.net.n_hidden"):
+        run(smoke_cfg(f"resume={run_id}", "model.net.n_hidden=7"), overrides=[f"resume={run_id}", "model.net.n_hidden=7"])
+    assert mlflow_client.get_run(run_id).info.status == "KILLED"
+    # Harmless overrides are fine: progress bars and checkpoint cadence do not change numbers.
+    out = run(smoke_cfg(f"resume={run_id}", "checkpoint_every=2"), overrides=[f"resume={run_id}", "checkpoint_every=2"])
+    assert out["status"] == "FINISHED"
+
+
+def test_resume_of_unknown_run_or_missing_checkpoint_is_refused(smoke_cfg, mlflow_client, shared_root):
+    with pytest.raises(ConfigError, match="no such run"):
+        run(smoke_cfg("resume=0123456789abcdef"))
+    done = run(smoke_cfg())
+    ckpt = mlflow_client.get_run(done["run_id"]).info.artifact_uri.replace("file://", "")
+    (Path(ckpt) / "checkpoints" / "last.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ConfigError, match="checkpoint of run .* is corrupt"):
+        run(smoke_cfg(f"resume={done['run_id']}"))
+
+
+def test_a_run_that_raises_ends_failed(smoke_cfg, mlflow_client, monkeypatch):
+    import rgexp.stages
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(rgexp.stages, "flow_and_rg", broken)
+    with pytest.raises(RuntimeError, match="boom"):
+        run(smoke_cfg("name=failing"))
+    runs = mlflow_client.search_runs([mlflow_client.get_experiment_by_name("failing").experiment_id])
+    assert [r.info.status for r in runs] == ["FAILED"]
+
+
+def test_bad_config_creates_no_run(smoke_cfg, tmp_path):
+    with pytest.raises(ConfigError):
+        run(smoke_cfg("sampler.L=-4", f"tracking.root={tmp_path / 'fresh'}"))
+    assert not (tmp_path / "fresh" / "mlflow.db").exists()
