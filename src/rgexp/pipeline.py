@@ -23,6 +23,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from rgexp import resume as resume_mod
+from rgexp import stages
 from rgexp.cache import DataCache, data_key
 from rgexp.config import GROUPS, RunSettings, check_config, instantiate_node
 from rgexp.errors import ConfigError, Interrupted
@@ -116,6 +117,7 @@ def run(
     settings = check_config(cfg)
     parts = build_parts(cfg)
     device = resolve_device(settings.device)
+    model = stages.build_model(cfg, parts.sampler.lattice_shape, stage_streams(settings.seed), device)
     config_yaml = OmegaConf.to_yaml(cfg, resolve=True)
     if checkpoint is not None:
         tracked = parts.tracker.reopen(settings.resume)
@@ -127,7 +129,7 @@ def run(
     status = "FAILED"
     try:
         with stop.installed():
-            summary = _execute(cfg, settings, parts, tracked, device, config_yaml, checkpoint, stop)
+            summary = _execute(cfg, settings, parts, model, tracked, device, config_yaml, checkpoint, stop)
         status = "FINISHED"
         return summary | {"run_id": tracked.run_id, "status": status}
     except Interrupted as err:
@@ -161,14 +163,14 @@ def _measure(parts: Parts, tracked: TrackedRun, stage: str, temperature: float, 
     return curves
 
 
-def _execute(cfg, settings, parts: Parts, tracked: TrackedRun, device, config_yaml, checkpoint, stop) -> dict:
-    from rgexp import stages
-
+def _execute(cfg, settings, parts: Parts, model, tracked: TrackedRun, device, config_yaml, checkpoint, stop) -> dict:
     streams = stage_streams(settings.seed)
     data, key = _load_data(cfg, settings, parts, tracked)
     if stop():
         raise Interrupted("stopped after the Monte Carlo stage")
-    model = stages.train_model(cfg, settings, data, streams, device, tracked, config_yaml, checkpoint, stop)
+    if data.lattice_shape != tuple(parts.sampler.lattice_shape):
+        raise RuntimeError(f"sampler returned lattice {data.lattice_shape}, expected {parts.sampler.lattice_shape}")
+    model = stages.train_model(cfg, settings, model, data, streams, device, tracked, config_yaml, checkpoint, stop)
     metrics: dict[str, Any] = {}
     flows = stages.flow_and_rg(parts, model, data, streams, device, tracked, _measure)
     metrics.update(flows)

@@ -9,28 +9,44 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 import rgexp
 from rgexp.analysis.figures import curves_by_temperature
 from rgexp.config import instantiate_node
+from rgexp.errors import ConfigError
 from rgexp.ising.data import IsingData
 from rgexp.seeding import numpy_generator, torch_generator
 from rgexp.tracking import TrackedRun
 
-__all__ = ["train_model", "flow_and_rg"]
+__all__ = ["build_model", "train_model", "flow_and_rg"]
 
 
-def train_model(cfg: DictConfig, settings, data: IsingData, streams, device: torch.device,
-                tracked: TrackedRun, config_yaml: str, checkpoint: dict | None, stop) -> torch.nn.Module:
-    """Build the model on the ``init`` stream, train it on the ``train`` stream, checkpointing."""
-    model = instantiate_node(cfg.model.net, "model.net", n_visible=data.n_visible,
+def build_model(cfg: DictConfig, lattice_shape: tuple[int, ...], streams, device: torch.device) -> torch.nn.Module:
+    """The model on the ``init`` stream, with its training hyperparameters checked (no work yet)."""
+    from rgexp.models.trainer import HYPERPARAMETERS, validate_hyperparameters
+
+    model = instantiate_node(cfg.model.net, "model.net", n_visible=int(np.prod(lattice_shape)),
                              generator=torch_generator(streams["init"]))
-    model = model.to(device)
+    hp = {k: v for k, v in OmegaConf.to_container(cfg.model.train, resolve=True).items() if k in HYPERPARAMETERS}
+    try:
+        validate_hyperparameters(**hp)
+    except ValueError as err:
+        raise ConfigError(f"model.train.{err}") from None
+    return model.to(device)
+
+
+def train_model(cfg: DictConfig, settings, model: torch.nn.Module, data: IsingData, streams,
+                device: torch.device, tracked: TrackedRun, config_yaml: str, checkpoint: dict | None,
+                stop) -> torch.nn.Module:
+    """Train ``model`` on the ``train`` stream, checkpointing into the run."""
     x, _ = data.flat()
     factory = instantiate_node(cfg.model.train, "model.train")
-    trainer = factory(model=model, data=model.from_spins(x),
-                      generator=torch_generator(streams["train"], device))
+    try:
+        trainer = factory(model=model, data=model.from_spins(x),
+                          generator=torch_generator(streams["train"], device))
+    except ValueError as err:  # checks that need the data, e.g. batch_size <= n_train
+        raise ConfigError(f"model.train.{err}".splitlines()[0]) from None
     if checkpoint is not None:
         trainer.load_state_dict(checkpoint["trainer"])
 

@@ -5,7 +5,16 @@ import pytest
 from rgexp.config import check_config
 from rgexp.errors import ConfigError
 from rgexp.pipeline import build_parts, resolve_device
+from rgexp.seeding import stage_streams
+from rgexp.stages import build_model
 from tests.conftest import CONF, compose_config
+
+
+def validate_everything(cfg):
+    """All the checks ``run`` makes before it starts an MLflow run."""
+    check_config(cfg)
+    parts = build_parts(cfg)
+    return parts, build_model(cfg, parts.sampler.lattice_shape, stage_streams(0), resolve_device("cpu"))
 
 
 def group_options(group: str) -> list[str]:
@@ -20,17 +29,16 @@ def test_every_group_option_composes_and_instantiates(group, option, isolated):
     overrides = [f"{group}={option}", *isolated]
     if group == "sampler" and option in ("chain1d", "long_range"):
         overrides.append("rg.n_steps=0")  # block-spin RG is for 2D nearest-neighbour lattices
+    if group == "model" and option == "stacked_rbm":
+        overrides.append("model.layers=[100,16,4]")  # layers[0] = L² of the default 10×10 lattice
     cfg = compose_config(overrides)
-    check_config(cfg)
-    parts = build_parts(cfg)
-    assert parts.sampler.lattice_shape
+    parts, model = validate_everything(cfg)
+    assert parts.sampler.lattice_shape and sum(p.numel() for p in model.parameters()) > 0
 
 
 @pytest.mark.parametrize("name", group_options("experiment"))
 def test_every_experiment_preset_validates(name, isolated):
-    cfg = compose_config([f"experiment={name}", *isolated])
-    check_config(cfg)
-    build_parts(cfg)
+    validate_everything(compose_config([f"experiment={name}", *isolated]))
 
 
 @pytest.mark.parametrize(
@@ -48,13 +56,15 @@ def test_every_experiment_preset_validates(name, isolated):
         ("flow.n_steps=-1", "flow.n_steps must be >= 0"),
         ("analysis.observables=[entropy]", "analysis.observables must be a list of one of"),
         ("+foo=1", "unknown key 'foo'; allowed:"),
+        ("model.train.lr=-1", "model.train.lr must be > 0, got -1"),
+        ("model.train.optimizer=rmsprop", "model.train.optimizer must be one of 'sgd', 'adam'"),
+        ("model.net.units=ising", "model.net.units must be one of 'spin', 'binary'"),
     ],
 )
 def test_bad_input_is_one_clear_line(override, message, smoke_cfg):
     cfg = smoke_cfg(override)
     with pytest.raises(ConfigError) as info:
-        check_config(cfg)
-        build_parts(cfg)
+        validate_everything(cfg)
     text = str(info.value)
     assert message in text and "\n" not in text
 
@@ -66,3 +76,9 @@ def test_cuda_requested_without_gpu_is_refused():
         pytest.skip("a GPU is present")
     with pytest.raises(ConfigError, match="device=cuda but no CUDA device"):
         resolve_device("cuda")
+
+
+def test_stack_that_does_not_fit_the_lattice_is_refused(isolated):
+    cfg = compose_config(["model=stacked_rbm", "model.layers=[1024,256,64]", *isolated])
+    with pytest.raises(ConfigError, match=r"model.net.layers\[0\] must equal the number of visible units"):
+        validate_everything(cfg)

@@ -1,1 +1,29 @@
-"""rgexp.models"""
+"""rgexp.models: restricted Boltzmann machines, their stacks and their training.
+
+- :class:`RBM` — ±1 ("spin") or {0,1} ("binary") units; ``weight`` (n_visible, n_hidden),
+  ``visible_bias``, ``hidden_bias``; free energies, conditionals, Gibbs sampling with an explicit
+  ``torch.Generator``, exact log Z / log-likelihood on small layers.
+- :class:`StackedRBM` — ``layers=[n_0, n_1, …]``, propagation up and down the stack.
+- :class:`RBMTrainer` / :func:`train_rbm` — CD-k / PCD-k with SGD(+momentum) or Adam, per-epoch
+  metrics through an injected ``log(step, metrics)``, checkpoints that resume bit for bit.
+- :class:`StackedRBMTrainer` — greedy layer-wise training with per-layer overrides.
+- :func:`plot_filters` — a matplotlib Figure of the weights.
+"""
+
+from .cd import CDKernel
+from .plotting import plot_filters
+from .rbm import RBM, enumerate_states
+from .stacked import StackedRBM
+from .stacked_trainer import StackedRBMTrainer
+from .trainer import RBMTrainer, train_rbm
+
+__all__ = [
+    "RBM",
+    "StackedRBM",
+    "RBMTrainer",
+    "StackedRBMTrainer",
+    "train_rbm",
+    "plot_filters",
+    "CDKernel",
+    "enumerate_states",
+]
