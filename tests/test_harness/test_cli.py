@@ -63,3 +63,19 @@ def test_sigterm_checkpoints_marks_killed_and_resumes(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     (run,) = runs_in(tmp_path)
     assert run.info.status == "FINISHED"
+
+
+@pytest.mark.parametrize(
+    "override,message",
+    [
+        ("sampler.foo=1", "unknown key 'sampler.foo'; allowed: L, temperatures, n_samples, algorithm"),
+        ("sampler=glauber", "Could not find 'sampler/glauber'; allowed sampler: chain1d, long_range, metropolis"),
+        ("seed=[1,2", "malformed override"),
+    ],
+)
+def test_hydra_level_mistakes_are_one_line_too(override, message, tmp_path):
+    proc = run_cli(["experiment=smoke", override, "-m", "seed=0,1"], cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [f"rgexp: error: {proc.stderr.strip()[14:]}"]
+    assert message in proc.stderr
+    assert not (tmp_path / "mlruns").exists() and not (tmp_path / "multirun").exists()
