@@ -172,7 +172,7 @@ def _execute(cfg, settings, parts: Parts, model, tracked: TrackedRun, device, co
         raise RuntimeError(f"sampler returned lattice {data.lattice_shape}, expected {parts.sampler.lattice_shape}")
     model = stages.train_model(cfg, settings, model, data, streams, device, tracked, config_yaml, checkpoint, stop)
     metrics: dict[str, Any] = {}
-    flows = stages.flow_and_rg(parts, model, data, streams, device, tracked, _measure)
+    flows = stages.flow_and_rg(parts, model, data, streams, device, tracked, _measure, settings.progress)
     metrics.update(flows)
     tracked.flush()
     return {"data_key": key, "metrics": metrics, "model": model}

@@ -10,6 +10,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
+from tqdm.auto import tqdm
 
 import rgexp
 from rgexp.analysis.figures import curves_by_temperature
@@ -58,8 +59,15 @@ def train_model(cfg: DictConfig, settings, model: torch.nn.Module, data: IsingDa
         tracked.save_checkpoint({"trainer": state, "config": config_yaml, "stage": "train",
                                  "rgexp_version": rgexp.__version__})
 
-    trainer.fit(log=log, on_checkpoint=save, checkpoint_every=settings.checkpoint_every,
-                should_stop=stop)
+    total = getattr(trainer, "total_updates", None)
+    with tqdm(total=total, initial=getattr(trainer, "update", 0), desc="RBM training", unit="upd",
+              disable=not settings.progress) as bar:
+        def poll() -> bool:  # the trainer polls once per update: the bar's clock
+            bar.update(1)
+            return stop()
+
+        trainer.fit(log=log, on_checkpoint=save, checkpoint_every=settings.checkpoint_every,
+                    should_stop=poll)
     tracked.flush()
     from rgexp import models
 
@@ -75,7 +83,7 @@ def _bottom_rbm(model: torch.nn.Module) -> torch.nn.Module:
 
 
 def flow_and_rg(parts, model, data: IsingData, streams, device: torch.device, tracked: TrackedRun,
-                measure: Callable) -> dict[str, Any]:
+                measure: Callable, progress: bool = False) -> dict[str, Any]:
     """Flow and block-spin the data at every temperature; measure and log each step."""
     rbm = _bottom_rbm(model)
     gen_flow = torch_generator(streams["flow"], device)
@@ -83,7 +91,7 @@ def flow_and_rg(parts, model, data: IsingData, streams, device: torch.device, tr
     shape = data.lattice_shape
     flow_curves: dict[float, dict] = {}
     rg_curves: dict[float, dict] = {}
-    for i, t in enumerate(data.temperatures):
+    for i, t in enumerate(tqdm(data.temperatures, desc="flow and RG", unit="T", disable=not progress)):
         v0 = rbm.from_spins(data.spins[i].reshape(data.spins.shape[1], -1))
         flowed = parts.flow(rbm, v0, gen_flow)
         configs = [rbm.to_spins(f).detach().cpu().numpy().reshape(-1, *shape) for f in flowed]
