@@ -156,7 +156,8 @@ def test_config_files_instantiate(name):
     sampler = instantiate(cfg)
     assert isinstance(sampler, Ising2DSampler) and sampler.algorithm == name
     data = sampler.sample(np.random.SeedSequence(0))
-    assert data.spins.shape == (1, 5, 10, 10)
+    assert data.spins.shape == (len(cfg.temperatures), 5, cfg.L, cfg.L)
+    np.testing.assert_array_equal(data.temperatures, list(cfg.temperatures))
 
 
 def test_single_sample_has_undefined_tau():
