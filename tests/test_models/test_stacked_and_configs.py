@@ -100,6 +100,15 @@ def test_stacked_resume_is_bitwise_identical_across_layers():
     assert all(torch.equal(a, b) for a, b in zip(resumed.model.parameters(), reference))
 
 
+def test_mehta_schwab_style_per_layer_sgd_settings():
+    t = make_stack_trainer(optimizer="sgd", lr=0.1, momentum=0.5, l1=8e-3,
+                           layer_overrides=[{}, {"lr": 0.2, "momentum": 0.9, "l1": 8e-4}])
+    assert [(hp["lr"], hp["momentum"], hp["l1"]) for hp in t.layer_hp] == [(0.1, 0.5, 8e-3), (0.2, 0.9, 8e-4)]
+    t.fit()
+    with pytest.raises(ValueError, match="momentum must be 0 with optimizer='adam'"):
+        make_stack_trainer(optimizer="adam", layer_overrides=[{}, {"momentum": 0.9}])
+
+
 def test_bad_layer_overrides_name_the_layer():
     with pytest.raises(ValueError) as info:
         make_stack_trainer(layer_overrides=[{}, {"lr": -1}])

@@ -88,7 +88,7 @@ def validate_hyperparameters(prefix: str = "", **hp: Any) -> None:
         ok, what = _CHECKS[name]
         if not ok(value):
             raise ValueError(f"{prefix}{name} must be {what}, got {value!r}")
-    if hp.get("momentum") and hp.get("optimizer", "adam") != "sgd":
+    if hp.get("momentum") and hp.get("optimizer", "sgd") != "sgd":  # checked once both are known
         raise ValueError(f"{prefix}momentum must be 0 with optimizer='adam' (Adam has its own), got {hp['momentum']!r}")
 
 
