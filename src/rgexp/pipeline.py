@@ -59,7 +59,7 @@ def build_parts(cfg: DictConfig) -> Parts:
     """Instantiate every group except the model (which needs the data's size)."""
     made = {g: instantiate_node(cfg[g], g) for g in ("sampler", "flow", "rg", "analysis", "tracking", "cache")}
     lattice = made["sampler"].lattice_shape
-    if len(lattice) == 2 and made["rg"].n_steps > 0:
+    if made["rg"].n_steps > 0:
         try:
             made["rg"].check_lattice(lattice[-1])
         except ValueError as err:

@@ -96,8 +96,8 @@ def flow_and_rg(parts, model, data: IsingData, streams, device: torch.device, tr
         flowed = parts.flow(rbm, v0, gen_flow)
         configs = [rbm.to_spins(f).detach().cpu().numpy().reshape(-1, *shape) for f in flowed]
         flow_curves[float(t)] = measure(parts, tracked, "flow", float(t), configs)
-        if len(shape) == 2:
-            rg_curves[float(t)] = measure(parts, tracked, "rg", float(t), parts.rg(data.spins[i], gen_rg))
+        rg_configs = parts.rg(data.spins[i], gen_rg, ndim=len(shape))
+        rg_curves[float(t)] = measure(parts, tracked, "rg", float(t), rg_configs)
     _log_curves(tracked, "flow", flow_curves, "flow length")
     _log_curves(tracked, "rg", rg_curves, "RG step")
     return {"flow": flow_curves, "rg": rg_curves}

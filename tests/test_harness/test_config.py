@@ -27,8 +27,6 @@ def group_options(group: str) -> list[str]:
 )
 def test_every_group_option_composes_and_instantiates(group, option, isolated):
     overrides = [f"{group}={option}", *isolated]
-    if group == "sampler" and option in ("chain1d", "long_range"):
-        overrides.append("rg.n_steps=0")  # block-spin RG is for 2D nearest-neighbour lattices
     if group == "model" and option == "stacked_rbm":
         overrides.append("model.layers=[100,16,4]")  # layers[0] = L² of the default 10×10 lattice
     cfg = compose_config(overrides)

@@ -1,4 +1,4 @@
-"""Block-spin RG on periodic L×L lattices.
+"""Block-spin RG on periodic L×L lattices (and, with ``ndim=1``, on periodic chains).
 
 Rules for a b×b block:
 - ``average``: the block mean (de Mello Koch et al.'s choice); for b = 2 the values lie in
@@ -24,15 +24,18 @@ def block_spin(
     b: int = 2,
     rule: Rule = "average",
     gen: np.random.Generator | None = None,
+    ndim: int = 2,
 ) -> np.ndarray:
-    """One block-spin step.
+    """One block-spin step on the last ``ndim`` axes (2: L×L lattices, 1: chains).
 
-    spins: (..., L, L) with L divisible by b. Returns (..., L/b, L/b): int8 for ``majority`` and
-    ``decimation`` on integer input, float32 for ``average``. ``gen`` is required for ``majority``
-    (random tie-break) when b is even.
+    spins: (..., L, L) (or (..., N) with ndim=1) with L divisible by b. Returns (..., L/b, L/b):
+    int8 for ``majority`` and ``decimation`` on integer input, float32 for ``average``. ``gen`` is
+    required for ``majority`` (random tie-break) when b is even.
     """
     spins = np.asarray(spins)
-    if spins.ndim < 2 or spins.shape[-1] != spins.shape[-2]:
+    if ndim not in (1, 2) or spins.ndim < ndim:
+        raise ValueError(f"ndim must be 1 or 2 and at most spins.ndim; got ndim={ndim} for shape {spins.shape}")
+    if ndim == 2 and spins.shape[-1] != spins.shape[-2]:
         raise ValueError(f"spins must have shape (..., L, L), got {spins.shape}")
     if rule not in RULES:
         raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
@@ -40,12 +43,14 @@ def block_spin(
     if b < 1 or L % b:
         raise ValueError(f"L = {L} is not divisible by the block size b = {b}")
     if rule == "decimation":
-        return spins[..., ::b, ::b].copy()
-    lead = spins.shape[:-2]
-    blocks = spins.reshape(*lead, L // b, b, L // b, b)
-    total = blocks.sum(axis=(-3, -1), dtype=np.float64)
+        return spins[..., ::b, ::b].copy() if ndim == 2 else spins[..., ::b].copy()
+    lead = spins.shape[:-ndim]
+    if ndim == 2:
+        total = spins.reshape(*lead, L // b, b, L // b, b).sum(axis=(-3, -1), dtype=np.float64)
+    else:
+        total = spins.reshape(*lead, L // b, b).sum(axis=-1, dtype=np.float64)
     if rule == "average":
-        return (total / (b * b)).astype(np.float32)
+        return (total / b**ndim).astype(np.float32)
     if gen is None and b % 2 == 0:
         raise ValueError("majority rule with an even block needs a generator for tie-breaks")
     out = np.sign(total)
@@ -68,17 +73,18 @@ class BlockSpinRG:
         self.b, self.rule, self.n_steps = b, rule, n_steps
 
     def check_lattice(self, L: int) -> None:
-        """Refuse a lattice side that ``n_steps`` blockings of size ``b`` cannot divide."""
+        """Refuse a lattice side (or chain length) that ``n_steps`` blockings of size ``b`` cannot divide."""
         need = self.b**self.n_steps
         if L % need:
             raise ValueError(
                 f"L = {L} is not divisible by b^n_steps = {self.b}^{self.n_steps} = {need}"
             )
 
-    def __call__(self, spins: np.ndarray, gen: np.random.Generator) -> list[np.ndarray]:
-        """Configurations after 0..n_steps steps; element k has shape (..., L/b^k, L/b^k)."""
+    def __call__(self, spins: np.ndarray, gen: np.random.Generator, ndim: int = 2) -> list[np.ndarray]:
+        """Configurations after 0..n_steps steps; element k has shape (..., L/b^k, L/b^k)
+        (or (..., N/b^k) for chains, ``ndim=1``)."""
         self.check_lattice(spins.shape[-1])
         out = [spins]
         for _ in range(self.n_steps):
-            out.append(block_spin(out[-1], self.b, self.rule, gen))
+            out.append(block_spin(out[-1], self.b, self.rule, gen, ndim))
         return out
