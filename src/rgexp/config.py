@@ -127,9 +127,14 @@ def _check_node(node: Any, path: str, referenced: set[str]) -> None:
         plain = {k: v for k, v in node.items() if not isinstance(v, dict) or "_target_" not in v}
         _check_keys(plain, hints, allowed, path)
     else:
+        children = [v for v in node.values() if isinstance(v, dict) and "_target_" in v]
         for key, value in node.items():
             is_target = isinstance(value, dict) and "_target_" in value
-            if not is_target and f"{path}.{key}" not in referenced:
+            # A plain key of a namespace group must feed a target: by interpolation
+            # (model.layers -> ${model.layers}), or, once resolved (a resumed run's logged
+            # config), by equalling a child's key of the same name.
+            mirrored = any(c.get(key, object()) == value for c in children)
+            if not is_target and f"{path}.{key}" not in referenced and not mirrored:
                 raise ConfigError(f"unknown key '{path}.{key}' in a group without a _target_")
     for key, value in node.items():
         if isinstance(value, dict) and key not in _HYDRA_KEYS:

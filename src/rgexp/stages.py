@@ -91,6 +91,7 @@ def flow_and_rg(parts, model, data: IsingData, streams, device: torch.device, tr
     shape = data.lattice_shape
     flow_curves: dict[float, dict] = {}
     rg_curves: dict[float, dict] = {}
+    stack_curves: dict[float, dict] = {}
     for i, t in enumerate(tqdm(data.temperatures, desc="flow and RG", unit="T", disable=not progress)):
         v0 = rbm.from_spins(data.spins[i].reshape(data.spins.shape[1], -1))
         flowed = parts.flow(rbm, v0, gen_flow)
@@ -98,9 +99,25 @@ def flow_and_rg(parts, model, data: IsingData, streams, device: torch.device, tr
         flow_curves[float(t)] = measure(parts, tracked, "flow", float(t), configs)
         rg_configs = parts.rg(data.spins[i], gen_rg, ndim=len(shape))
         rg_curves[float(t)] = measure(parts, tracked, "rg", float(t), rg_configs)
+        if hasattr(model, "propagate_up"):
+            layers = model.propagate_up(v0[: parts.flow.n_samples])
+            stack_curves[float(t)] = measure(parts, tracked, "stack", float(t), [_as_lattice(model.to_spins(x)) for x in layers])
     _log_curves(tracked, "flow", flow_curves, "flow length")
     _log_curves(tracked, "rg", rg_curves, "RG step")
-    return {"flow": flow_curves, "rg": rg_curves}
+    _log_curves(tracked, "stack", stack_curves, "stacked-RBM layer")
+    return {"flow": flow_curves, "rg": rg_curves, "stack": stack_curves}
+
+
+def _as_lattice(x: torch.Tensor) -> np.ndarray:
+    """(n, m) layer activations as (n, √m, √m) when m is a square, else (n, m).
+
+    Hidden units carry no geometry of their own; the square arrangement only gives the layer's
+    nearest-neighbour correlation a meaning when the stack has learned local filters. Its ⟨|m|⟩
+    does not depend on the arrangement.
+    """
+    arr = x.detach().cpu().numpy()
+    side = int(round(np.sqrt(arr.shape[1])))
+    return arr.reshape(-1, side, side) if side * side == arr.shape[1] else arr
 
 
 def _log_curves(tracked: TrackedRun, stage: str, curves: dict[float, dict], xlabel: str) -> None:

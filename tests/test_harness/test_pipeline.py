@@ -68,8 +68,12 @@ class StopAfter:
         return self.calls > self.n
 
 
-def test_interrupted_then_resumed_equals_uninterrupted(smoke_cfg, mlflow_client, shared_root):
-    overrides = ("checkpoint_every=4", "model.train.epochs=4")
+STACK = ("model=stacked_rbm", "model.layers=[64,36,16]")
+
+
+@pytest.mark.parametrize("model", [(), STACK], ids=["rbm", "stacked_rbm"])
+def test_interrupted_then_resumed_equals_uninterrupted(model, smoke_cfg, mlflow_client, shared_root):
+    overrides = (*model, "checkpoint_every=4", "model.train.epochs=4")
     full = run(smoke_cfg(*overrides))
     with pytest.raises(Interrupted) as info:
         run(smoke_cfg(*overrides), should_stop=StopAfter(10))
@@ -125,3 +129,11 @@ def test_bad_config_creates_no_run(smoke_cfg, tmp_path):
     with pytest.raises(ConfigError):
         run(smoke_cfg("sampler.L=-4", f"tracking.root={tmp_path / 'fresh'}"))
     assert not (tmp_path / "fresh" / "mlflow.db").exists()
+
+
+def test_stacked_rbm_layers_are_measured(smoke_cfg, mlflow_client):
+    out = run(smoke_cfg(*STACK))
+    history = mlflow_client.get_metric_history(out["run_id"], "stack/abs_magnetization/T1.5000")
+    assert sorted(m.step for m in history) == [0, 1, 2]
+    # Layer 0 of the stack and flow length 0 are the same configurations.
+    assert out["metrics"]["stack"][1.5]["abs_magnetization"][0] == out["metrics"]["flow"][1.5]["abs_magnetization"][0]
