@@ -157,3 +157,20 @@ def test_gibbs_chains_sample_the_exact_visible_distribution(units):
     p = m.visible_distribution_exact().numpy()
     chi2 = ((counts - n * p) ** 2 / (n * p)).sum()
     assert chi2 < stats.chi2.ppf(1 - 1e-4, df=15), (chi2, counts, n * p)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("low", [0.0, -1.0])
+def test_fill_uniform_is_uniform_on_the_float32_grid(low, dtype):
+    from rgexp.models.rbm import fill_uniform_
+
+    n = 200_001  # odd: the last 64-bit word is half used
+    u = fill_uniform_(torch.empty(n, dtype=dtype), low, torch.Generator().manual_seed(0)).double().numpy()
+    assert u.min() >= low and u.max() < 1.0
+    x = (u - low) / (1.0 - low)  # U[0, 1)
+    if dtype == torch.float32:
+        np.testing.assert_array_equal(x * 2**24, np.floor(x * 2**24))  # the 24-bit grid
+    assert stats.kstest(x, "uniform").pvalue > 1e-4
+    # neighbours come from the two halves of one 64-bit word: they must be independent
+    assert abs(np.corrcoef(x[:-1:2], x[1::2])[0, 1]) < 5 / np.sqrt(n / 2)
+    assert abs(np.corrcoef(x[:-1], x[1:])[0, 1]) < 5 / np.sqrt(n)

@@ -14,8 +14,8 @@ products dominate (it is the one :class:`~rgexp.models.RBMTrainer` uses, on CPU 
   the sign of ``-E[h|v_model]`` is folded into the GEMM (``tanh`` is odd).
 
 Sampling matches :meth:`RBM.sample_from_mean` draw for draw: a unit is on where u < mean with
-u ~ U[low, 1) drawn by ``uniform_`` on a tensor of the same shape, so with the same generator state
-the kernel and the readable reference produce the same samples.
+u ~ U[low, 1) from :func:`~rgexp.models.rbm.fill_uniform_` on a tensor of the same shape, so with
+the same generator state the kernel and the readable reference produce the same samples.
 
 Chains of persistent CD are stored as hidden samples (B, n_hidden): each update continues them
 with v ~ p(v|h), ..., and the hidden sample drawn from the last E[h|v] (before the parameter
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import torch
 
-from .rbm import RBM
+from .rbm import RBM, fill_uniform_
 
 __all__ = ["CDKernel"]
 
@@ -54,6 +54,7 @@ class CDKernel:
         self.h_sample = torch.zeros(b, nh, **kw)
         self.u_v = torch.empty(b, nv, **kw)
         self.u_h = torch.empty(b, nh, **kw)
+        self.bits = torch.empty((b * max(nv, nh) + 1) // 2, dtype=torch.int64, device=model.device)
         self.sign = torch.cat([torch.ones(b, **kw), -torch.ones(b, **kw)])
         self.ones = torch.ones(2 * b, **kw)
         self.chains: torch.Tensor | None = None  # (B, n_hidden) hidden samples, persistent only
@@ -64,7 +65,7 @@ class CDKernel:
 
     def _sample_(self, mean: torch.Tensor, u: torch.Tensor, out: torch.Tensor, gen: torch.Generator) -> None:
         """out ← units that are on where u < mean (out may be ``mean`` itself)."""
-        u.uniform_(self.model.low, 1.0, generator=gen)
+        fill_uniform_(u, self.model.low, gen, self.bits)
         torch.lt(u, mean, out=out)
         if self.model.units == "spin":
             out.mul_(2.0).sub_(1.0)
@@ -115,7 +116,7 @@ class CDKernel:
             hm.copy_(c).addmm_(vm, w).sigmoid_().neg_()
         if self.persistent:
             # chains ← on where u < E[h|v_model] = -hm  ⇔  -u > hm  (negation is exact).
-            self.u_h.uniform_(m.low, 1.0, generator=generator).neg_()
+            fill_uniform_(self.u_h, m.low, generator, self.bits).neg_()
             torch.gt(self.u_h, hm, out=hs)
             if m.units == "spin":
                 hs.mul_(2.0).sub_(1.0)
