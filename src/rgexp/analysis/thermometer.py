@@ -1,0 +1,306 @@
+"""The neural thermometer: a supervised classifier that reads a temperature off a configuration.
+
+As in de Mello Koch et al. (following Iso et al.): L² inputs → ``hidden`` tanh units (80) → one
+softmax logit per temperature class (60 there), trained by cross-entropy on Monte Carlo data,
+with a held-out split (60 % train / 40 % test). One thermometer per lattice size: it refuses
+configurations of any other shape.
+
+* :class:`Thermometer` — the ``nn.Module``; knows its ``temperatures`` (class labels, increasing)
+  and ``lattice_shape``.
+* :func:`~rgexp.analysis.thermometer_training.train_thermometer` → :class:`ThermometerResult`:
+  the model, held-out accuracy and within-one-class accuracy (binomial errors), held-out
+  cross-entropy, confusion matrix, per-epoch history.
+* :func:`measure_temperatures` → :class:`TemperatureReading`: the temperature distribution of any
+  set of configurations (flows, RG layers, stacked-RBM layers).
+* :class:`~rgexp.analysis.thermometer_training.NeuralThermometer` — the config-instantiated
+  front end; training lives in :mod:`rgexp.analysis.thermometer_training`.
+
+Inputs use the ±1 spin convention (convert {0,1} RBM units with ``RBM.to_spins`` first); values
+outside [-1, 1] are refused. Real-valued inputs — 2×2 block averages in {-1, -½, 0, ½, 1},
+mean-field flows in [-1, 1] — are handled by ``real_inputs``:
+
+* ``"as_is"`` (default) feeds them unchanged. The network saw only ±1 spins in training, so this
+  is an extrapolation; values of reduced magnitude resemble disorder and plausibly read hotter.
+* ``"sample"`` replaces each value x by a ±1 spin with p(+1) = (1 + x)/2 (:func:`sample_spins`),
+  so inputs are on the training manifold and E[spin] = x. The independent per-site noise it adds
+  is itself disorder and plausibly biases readings upward too; ±1 inputs pass unchanged.
+
+Neither choice is neutral (neither bias has been quantified here): report which one was used, and
+compare both before trusting absolute temperatures of real-valued configurations. Randomness
+(initialisation, split, batch order, sampling) comes only from the ``torch.Generator`` passed in.
+
+Statistics: held-out accuracies are binomial, error sqrt(p(1-p)/n), which assumes independent
+test configurations — Monte Carlo samples thinned to about one autocorrelation time are nearly
+so; strongly correlated samples make the error (and the split's independence) optimistic.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from torch import nn
+
+from rgexp.stats import Estimate, mean_estimate
+
+__all__ = [
+    "Thermometer",
+    "ThermometerResult",
+    "TemperatureReading",
+    "measure_temperatures",
+    "sample_spins",
+    "binomial_estimate",
+    "validate_thermometer_hyperparameters",
+]
+
+RealInputs = Literal["as_is", "sample"]
+EVAL_BATCH = 8192  # configurations per forward pass when only evaluating
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
+
+
+def _is_num(x: Any) -> bool:
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
+
+
+# name: (check, what) — the message reads "<name> must be <what>, got <value>".
+_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "hidden": (lambda x: _is_int(x) and x >= 1, "an int >= 1"),
+    "epochs": (lambda x: _is_int(x) and x >= 1, "an int >= 1"),
+    "batch_size": (lambda x: _is_int(x) and x >= 1, "an int >= 1"),
+    "lr": (lambda x: _is_num(x) and math.isfinite(x) and x > 0, "a finite float > 0"),
+    "optimizer": (lambda x: x in ("adam", "sgd"), "one of 'adam', 'sgd'"),
+    "weight_decay": (lambda x: _is_num(x) and math.isfinite(x) and x >= 0, "a finite float >= 0"),
+    "train_fraction": (lambda x: _is_num(x) and 0 < x < 1, "in (0, 1)"),
+    "real_inputs": (lambda x: x in ("as_is", "sample"), "one of 'as_is', 'sample'"),
+}
+
+
+def validate_thermometer_hyperparameters(**hp: Any) -> None:
+    """Raise ``ValueError("<name> must be <range>, got <value>")`` for the first bad value."""
+    for name, value in hp.items():
+        if name not in _CHECKS:
+            raise ValueError(f"{name} is not a thermometer hyperparameter; known: {', '.join(_CHECKS)}")
+        ok, what = _CHECKS[name]
+        if not ok(value):
+            raise ValueError(f"{name} must be {what}, got {value!r}")
+
+
+def binomial_estimate(successes: int, n: int, ci_level: float = 0.9) -> Estimate:
+    """k/n with its binomial standard error sqrt(p(1-p)/n) and the Wilson score interval."""
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    from scipy.stats import norm
+
+    p = successes / n
+    z = float(norm.ppf(0.5 + ci_level / 2))
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return Estimate(p, math.sqrt(p * (1 - p) / n), centre - half, centre + half, ci_level, n_eff=float(n))
+
+
+class Thermometer(nn.Module):
+    """L² → ``hidden`` tanh → n_T logits; ``temperatures`` (n_T,) float64 buffer, increasing.
+
+    With a ``generator`` the weights are Glorot-uniform (Keras' default, which the paper used) and
+    the biases zero; without one everything is zero — a shell for ``load_state_dict``. The
+    global torch RNG is never touched.
+    """
+
+    def __init__(
+        self,
+        lattice_shape: Sequence[int],
+        temperatures: Sequence[float] | np.ndarray | torch.Tensor,
+        hidden: int = 80,
+        *,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        validate_thermometer_hyperparameters(hidden=hidden)
+        temps = np.asarray(torch.as_tensor(temperatures, dtype=torch.float64).cpu(), dtype=np.float64)
+        if temps.ndim != 1 or temps.size < 2 or not np.all(np.isfinite(temps)) or np.any(np.diff(temps) <= 0):
+            raise ValueError(f"temperatures must be >= 2 finite, strictly increasing values, got {temps}")
+        self.lattice_shape: tuple[int, ...] = tuple(int(n) for n in lattice_shape)
+        if not self.lattice_shape or min(self.lattice_shape) < 1:
+            raise ValueError(f"lattice_shape must be non-empty with positive sizes, got {lattice_shape}")
+        self.register_buffer("temperatures", torch.tensor(temps, dtype=torch.float64))
+        n_in = int(np.prod(self.lattice_shape))
+        # skip_init: build the layers without drawing from the global RNG.
+        self.hidden_layer = torch.nn.utils.skip_init(nn.Linear, n_in, int(hidden))
+        self.output_layer = torch.nn.utils.skip_init(nn.Linear, int(hidden), temps.size)
+        self.reset_parameters(generator)
+
+    @property
+    def n_visible(self) -> int:
+        return int(np.prod(self.lattice_shape))
+
+    @property
+    def n_classes(self) -> int:
+        return int(self.temperatures.numel())
+
+    @property
+    def hidden(self) -> int:
+        return int(self.hidden_layer.out_features)
+
+    def extra_repr(self) -> str:
+        t = self.temperatures
+        return f"lattice_shape={self.lattice_shape}, n_T={self.n_classes}, T in [{t[0]:.4g}, {t[-1]:.4g}]"
+
+    @torch.no_grad()
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        """Glorot-uniform weights from ``generator`` (zeros without one), zero biases."""
+        for layer in (self.hidden_layer, self.output_layer):
+            layer.bias.zero_()
+            if generator is None:
+                layer.weight.zero_()
+                continue
+            bound = math.sqrt(6.0 / (layer.in_features + layer.out_features))
+            w = torch.empty(layer.weight.shape, device=generator.device, dtype=layer.weight.dtype)
+            layer.weight.copy_(w.uniform_(-bound, bound, generator=generator))
+
+    def flatten_inputs(self, x: torch.Tensor | np.ndarray) -> torch.Tensor:
+        """(n, *lattice_shape) or (n, n_visible) → (n, n_visible) in the parameters' dtype/device.
+
+        Anything else is refused: one thermometer per lattice size.
+        """
+        x = torch.as_tensor(x)
+        shape = tuple(x.shape)
+        if shape[1:] != self.lattice_shape and shape[1:] != (self.n_visible,):
+            raise ValueError(
+                f"configurations of shape {shape} do not fit this thermometer's lattice "
+                f"{self.lattice_shape} (expected (n, {', '.join(map(str, self.lattice_shape))}) or "
+                f"(n, {self.n_visible})); train one thermometer per lattice size"
+            )
+        w = self.hidden_layer.weight
+        return x.reshape(shape[0], self.n_visible).to(device=w.device, dtype=w.dtype)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (n, n_T) of configurations (n, *lattice_shape) or (n, n_visible)."""
+        return self.output_layer(torch.tanh(self.hidden_layer(self.flatten_inputs(x))))
+
+
+@dataclass(frozen=True, eq=False)
+class ThermometerResult:
+    """A trained thermometer and its held-out performance.
+
+    confusion:   (n_T, n_T) int64 counts on the held-out set, rows = true class, cols = predicted.
+    history:     one dict per epoch: train_loss, test_loss, test_accuracy, test_within_one.
+    train_index, test_index: positions in the flattened data (IsingData order: temperature-major).
+    """
+
+    model: Thermometer
+    accuracy: Estimate
+    within_one_accuracy: Estimate
+    test_loss: Estimate
+    confusion: np.ndarray
+    history: list[dict[str, float]] = field(default_factory=list)
+    train_index: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    test_index: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    @property
+    def temperatures(self) -> np.ndarray:
+        return self.model.temperatures.detach().cpu().numpy().copy()
+
+    def metrics(self, prefix: str = "thermometer/") -> dict[str, float]:
+        """Flat final metrics for logging."""
+        out = self.accuracy.as_dict(f"{prefix}accuracy_")
+        out |= self.within_one_accuracy.as_dict(f"{prefix}within_one_")
+        out |= self.test_loss.as_dict(f"{prefix}test_loss_")
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class TemperatureReading:
+    """The temperature distribution a thermometer assigns to a set of n configurations.
+
+    temperatures:  (n_T,) the thermometer's classes.
+    probabilities: (n_T,) softmax outputs averaged over configurations (sums to 1).
+    counts:        (n_T,) int64 argmax counts (the paper's reading: the most probable class).
+    predicted:     (n,) int64 argmax class of each configuration (for binning observables).
+    mean_temperature:     mean over configurations of the argmax temperature, error std/√n.
+    expected_temperature: mean over configurations of Σ_k p_k T_k, error std/√n.
+    Errors treat the configurations as independent.
+    """
+
+    temperatures: np.ndarray
+    probabilities: np.ndarray
+    counts: np.ndarray
+    predicted: np.ndarray
+    mean_temperature: Estimate
+    expected_temperature: Estimate
+    real_inputs: str = "as_is"
+
+    @property
+    def n(self) -> int:
+        return int(self.predicted.size)
+
+    @property
+    def fractions(self) -> np.ndarray:
+        """(n_T,) argmax counts / n."""
+        return self.counts / max(self.n, 1)
+
+    @property
+    def mode_temperature(self) -> float:
+        return float(self.temperatures[int(np.argmax(self.counts))])
+
+
+def sample_spins(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """±1 spins with p(+1) = (1 + x)/2, so E[spin] = x; x in [-1, 1], any shape, same dtype/device.
+
+    Uniform draws come from ``generator`` on its own device. ±1 inputs come back unchanged.
+    """
+    u = torch.rand(x.shape, generator=generator, device=generator.device, dtype=torch.float64)
+    up = u.to(x.device) < (1.0 + x.double()) / 2.0
+    return torch.where(up, 1.0, -1.0).to(x.dtype)
+
+
+@torch.no_grad()
+def measure_temperatures(
+    model: Thermometer,
+    configs: torch.Tensor | np.ndarray,
+    *,
+    real_inputs: RealInputs = "as_is",
+    generator: torch.Generator | None = None,
+) -> TemperatureReading:
+    """Temperature distribution of configs (n, *lattice_shape) or (n, n_visible) with values in [-1, 1].
+
+    ``real_inputs`` says how non-±1 values are fed (module docstring): ``"as_is"`` or
+    ``"sample"`` (needs ``generator``). Shapes other than the thermometer's are refused.
+    """
+    validate_thermometer_hyperparameters(real_inputs=real_inputs)
+    x = model.flatten_inputs(configs)
+    if x.shape[0] < 1:
+        raise ValueError("measure_temperatures needs at least one configuration")
+    if not torch.all(x.abs() <= 1.0 + 1e-6):  # also catches NaN
+        raise ValueError("configurations must be in the ±1 convention with values in [-1, 1] "
+                         "(map {0,1} units to ±1 first)")
+    if real_inputs == "sample":
+        if generator is None:
+            raise ValueError("real_inputs='sample' needs a torch.Generator")
+        x = sample_spins(x.clamp(-1.0, 1.0), generator)
+    was_training = model.training
+    model.eval()
+    probs, preds = [], []
+    for start in range(0, x.shape[0], EVAL_BATCH):
+        p = torch.softmax(model(x[start:start + EVAL_BATCH]).double(), dim=1)
+        probs.append(p)
+        preds.append(p.argmax(dim=1))
+    model.train(was_training)
+    p = torch.cat(probs).cpu().numpy()
+    pred = torch.cat(preds).cpu().numpy()
+    temps = model.temperatures.detach().cpu().numpy().copy()
+    return TemperatureReading(
+        temperatures=temps,
+        probabilities=p.mean(axis=0),
+        counts=np.bincount(pred, minlength=temps.size).astype(np.int64),
+        predicted=pred.astype(np.int64),
+        mean_temperature=mean_estimate(temps[pred], tau_int=0.5),
+        expected_temperature=mean_estimate(p @ temps, tau_int=0.5),
+        real_inputs=real_inputs,
+    )
