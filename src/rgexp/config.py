@@ -21,7 +21,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from rgexp.errors import ConfigError
 
-__all__ = ["RunSettings", "GROUPS", "check_config", "instantiate_node", "describe"]
+__all__ = ["RunSettings", "GROUPS", "check_config", "instantiate_node", "instantiate_group", "describe"]
 
 GROUPS: tuple[str, ...] = ("sampler", "model", "flow", "rg", "analysis", "tracking", "cache")
 _SEQ = (list, tuple, collections.abc.Sequence)
@@ -134,7 +134,8 @@ def _check_node(node: Any, path: str, referenced: set[str]) -> None:
             # (model.layers -> ${model.layers}), or, once resolved (a resumed run's logged
             # config), by equalling a child's key of the same name.
             mirrored = any(c.get(key, object()) == value for c in children)
-            if not is_target and f"{path}.{key}" not in referenced and not mirrored:
+            disabled = value is None  # a component switched off (analysis.thermometer=null)
+            if not is_target and not disabled and f"{path}.{key}" not in referenced and not mirrored:
                 raise ConfigError(f"unknown key '{path}.{key}' in a group without a _target_")
     for key, value in node.items():
         if isinstance(value, dict) and key not in _HYDRA_KEYS:
@@ -174,3 +175,12 @@ def instantiate_node(node: DictConfig, path: str, **kwargs: Any) -> Any:
         if isinstance(cause, (ValueError, TypeError)):
             raise ConfigError(f"{path}.{str(cause).splitlines()[0]}") from None
         raise
+
+
+def instantiate_group(node: DictConfig, path: str) -> Any:
+    """A group with a ``_target_`` as one object; a namespace group as ``{key: object or None}``,
+    each child instantiated on its own so that errors name the child's full path."""
+    if "_target_" in node:
+        return instantiate_node(node, path)
+    return {k: None if v is None else instantiate_node(v, f"{path}.{k}") for k, v in node.items()
+            if isinstance(v, DictConfig) or v is None}

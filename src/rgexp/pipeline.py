@@ -23,9 +23,9 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from rgexp import resume as resume_mod
-from rgexp import stages
+from rgexp import measure, stages
 from rgexp.cache import DataCache, data_key
-from rgexp.config import GROUPS, RunSettings, check_config, instantiate_node
+from rgexp.config import GROUPS, RunSettings, check_config, instantiate_group
 from rgexp.errors import ConfigError, Interrupted
 from rgexp.ising.data import IsingData
 from rgexp.seeding import numpy_generator, stage_streams, torch_generator
@@ -41,7 +41,7 @@ class Parts:
     sampler: Any
     flow: Any
     rg: Any
-    analysis: Any
+    analysis: dict[str, Any]  # measurements, thermometer (or None), receptive (or None)
     tracker: MLflowTracker
     cache: DataCache
 
@@ -57,7 +57,7 @@ def resolve_device(device: str) -> torch.device:
 
 def build_parts(cfg: DictConfig) -> Parts:
     """Instantiate every group except the model (which needs the data's size)."""
-    made = {g: instantiate_node(cfg[g], g) for g in ("sampler", "flow", "rg", "analysis", "tracking", "cache")}
+    made = {g: instantiate_group(cfg[g], g) for g in ("sampler", "flow", "rg", "analysis", "tracking", "cache")}
     lattice = made["sampler"].lattice_shape
     if made["rg"].n_steps > 0:
         try:
@@ -152,17 +152,6 @@ def _load_data(cfg: DictConfig, settings: RunSettings, parts: Parts, tracked: Tr
     return data, key
 
 
-def _measure(parts: Parts, tracked: TrackedRun, stage: str, temperature: float, configs: list[np.ndarray]) -> dict:
-    """Measure configs[k] (k = flow length or RG step) and log ``stage/obs/T`` against step k."""
-    curves: dict[str, list] = {}
-    for step, x in enumerate(configs):
-        for name, est in parts.analysis(x).items():
-            tracked.log_metrics({f"{stage}/{name}/T{temperature:.4f}": est.value,
-                                 f"{stage}/{name}_err/T{temperature:.4f}": est.error}, step=step)
-            curves.setdefault(name, []).append((est.value, est.error))
-    return curves
-
-
 def _execute(cfg, settings, parts: Parts, model, tracked: TrackedRun, device, config_yaml, checkpoint, stop) -> dict:
     streams = stage_streams(settings.seed)
     data, key = _load_data(cfg, settings, parts, tracked)
@@ -171,8 +160,16 @@ def _execute(cfg, settings, parts: Parts, model, tracked: TrackedRun, device, co
     if data.lattice_shape != tuple(parts.sampler.lattice_shape):
         raise RuntimeError(f"sampler returned lattice {data.lattice_shape}, expected {parts.sampler.lattice_shape}")
     model = stages.train_model(cfg, settings, model, data, streams, device, tracked, config_yaml, checkpoint, stop)
-    metrics: dict[str, Any] = {}
-    flows = stages.flow_and_rg(parts, model, data, streams, device, tracked, _measure, settings.progress)
-    metrics.update(flows)
+    thermo_ss, read_ss, receptive_ss = streams["analysis"].spawn(3)
+    thermometer = measure.train_thermometer_stage(parts.analysis, data, torch_generator(thermo_ss, device),
+                                                  device, tracked)
+    measurer = measure.Measurer(parts.analysis, tracked, thermometer, torch_generator(read_ss, device))
+    metrics: dict[str, Any] = stages.flow_and_rg(parts, model, data, streams, device, tracked, measurer,
+                                                 settings.progress)
+    measurer.log_histograms()
+    metrics["receptive"] = measure.receptive_stage(parts.analysis, model, data, parts.rg,
+                                                   numpy_generator(receptive_ss), tracked)
+    if thermometer is not None:
+        metrics["thermometer"] = thermometer.metrics()
     tracked.flush()
     return {"data_key": key, "metrics": metrics, "model": model}

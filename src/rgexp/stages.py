@@ -84,7 +84,7 @@ def _bottom_rbm(model: torch.nn.Module) -> torch.nn.Module:
 
 def flow_and_rg(parts, model, data: IsingData, streams, device: torch.device, tracked: TrackedRun,
                 measure: Callable, progress: bool = False) -> dict[str, Any]:
-    """Flow and block-spin the data at every temperature; measure and log each step."""
+    """Flow and block-spin the data at every temperature; ``measure(stage, T, configs)`` each step."""
     rbm = _bottom_rbm(model)
     gen_flow = torch_generator(streams["flow"], device)
     gen_rg = numpy_generator(streams["rg"])
@@ -96,12 +96,12 @@ def flow_and_rg(parts, model, data: IsingData, streams, device: torch.device, tr
         v0 = rbm.from_spins(data.spins[i].reshape(data.spins.shape[1], -1))
         flowed = parts.flow(rbm, v0, gen_flow)
         configs = [rbm.to_spins(f).detach().cpu().numpy().reshape(-1, *shape) for f in flowed]
-        flow_curves[float(t)] = measure(parts, tracked, "flow", float(t), configs)
+        flow_curves[float(t)] = measure("flow", float(t), configs)
         rg_configs = parts.rg(data.spins[i], gen_rg, ndim=len(shape))
-        rg_curves[float(t)] = measure(parts, tracked, "rg", float(t), rg_configs)
+        rg_curves[float(t)] = measure("rg", float(t), rg_configs)
         if hasattr(model, "propagate_up"):
             layers = model.propagate_up(v0[: parts.flow.n_samples])
-            stack_curves[float(t)] = measure(parts, tracked, "stack", float(t), [_as_lattice(model.to_spins(x)) for x in layers])
+            stack_curves[float(t)] = measure("stack", float(t), [_as_lattice(model.to_spins(x)) for x in layers])
     _log_curves(tracked, "flow", flow_curves, "flow length")
     _log_curves(tracked, "rg", rg_curves, "RG step")
     _log_curves(tracked, "stack", stack_curves, "stacked-RBM layer")
