@@ -75,6 +75,28 @@ def test_kernel_draws_the_reference_samples_and_gradient(units, k, persistent, d
     assert torch.equal(g_fast.get_state(), g_ref.get_state())  # same number of draws
 
 
+@pytest.mark.parametrize("persistent", [False, True])
+def test_kernel_matches_the_reference_on_the_64_bit_uniform_path(persistent):
+    """Buffers of ≥ 32768 float32 numbers take fill_uniform_'s 64-bit path: still draw for draw."""
+    m = random_rbm(600, 520, "spin", dtype=torch.float32, scale=0.05)
+    v0 = data_batch(m, 64)
+    kernel = CDKernel(m, 64, k=1, persistent=persistent)
+    g_fast, g_ref = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        chains = None
+        if persistent:
+            kernel.init_chains(v0, g_fast)
+            chains = m.sample_hiddens(v0, g_ref)
+        for _ in range(2):
+            kernel.v_data.copy_(v0)
+            kernel.run(g_fast)
+            *_, v_model, chains = reference_cd(m, v0, g_ref, 1, chains)
+            assert torch.equal(kernel.v_model, v_model)
+            if persistent:
+                assert torch.equal(kernel.chains, chains)
+    assert torch.equal(g_fast.get_state(), g_ref.get_state())
+
+
 def exact_gradient(m: RBM, v: torch.Tensor):
     ll = m.log_likelihood_exact(v)
     return torch.autograd.grad(ll, [m.weight, m.visible_bias, m.hidden_bias])

@@ -164,7 +164,7 @@ def test_gibbs_chains_sample_the_exact_visible_distribution(units):
 def test_fill_uniform_is_uniform_on_the_float32_grid(low, dtype):
     from rgexp.models.rbm import fill_uniform_
 
-    n = 200_001  # odd: the last 64-bit word is half used
+    n = 200_001  # odd: the last 64-bit word is half used (and above the 64-bit path's threshold)
     u = fill_uniform_(torch.empty(n, dtype=dtype), low, torch.Generator().manual_seed(0)).double().numpy()
     assert u.min() >= low and u.max() < 1.0
     x = (u - low) / (1.0 - low)  # U[0, 1)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import torch
 
-from .rbm import RBM, fill_uniform_
+from .rbm import RBM, fill_uniform_, uniform_scratch
 
 __all__ = ["CDKernel"]
 
@@ -54,7 +54,8 @@ class CDKernel:
         self.h_sample = torch.zeros(b, nh, **kw)
         self.u_v = torch.empty(b, nv, **kw)
         self.u_h = torch.empty(b, nh, **kw)
-        self.bits = torch.empty((b * max(nv, nh) + 1) // 2, dtype=torch.int64, device=model.device)
+        # uniforms for visible / hidden sampling, with their 64-bit scratch (see fill_uniform_)
+        self._uniform = {"v": (self.u_v, uniform_scratch(self.u_v)), "h": (self.u_h, uniform_scratch(self.u_h))}
         self.sign = torch.cat([torch.ones(b, **kw), -torch.ones(b, **kw)])
         self.ones = torch.ones(2 * b, **kw)
         self.chains: torch.Tensor | None = None  # (B, n_hidden) hidden samples, persistent only
@@ -63,9 +64,10 @@ class CDKernel:
     def _mean_(self, x: torch.Tensor) -> torch.Tensor:
         return x.tanh_() if self.model.units == "spin" else x.sigmoid_()
 
-    def _sample_(self, mean: torch.Tensor, u: torch.Tensor, out: torch.Tensor, gen: torch.Generator) -> None:
-        """out ← units that are on where u < mean (out may be ``mean`` itself)."""
-        fill_uniform_(u, self.model.low, gen, self.bits)
+    def _sample_(self, mean: torch.Tensor, layer: str, out: torch.Tensor, gen: torch.Generator) -> None:
+        """out ← units of ``layer`` ("v" or "h") that are on where u < mean (out may be ``mean``)."""
+        u, scratch = self._uniform[layer]
+        fill_uniform_(u, self.model.low, gen, scratch)
         torch.lt(u, mean, out=out)
         if self.model.units == "spin":
             out.mul_(2.0).sub_(1.0)
@@ -81,7 +83,7 @@ class CDKernel:
         self.chains = torch.zeros(self.batch_size, m.n_hidden, dtype=m.dtype, device=m.device)
         self.chains.copy_(m.hidden_bias).addmm_(v, m.weight)
         self._mean_(self.chains)
-        self._sample_(self.chains, self.u_h, self.chains, generator)
+        self._sample_(self.chains, "h", self.chains, generator)
 
     # ------------------------------------------------------------------ one update's statistics
     @torch.no_grad()
@@ -99,16 +101,16 @@ class CDKernel:
             hs = self.chains
         else:
             hs = self.h_sample
-            self._sample_(self.h_data, self.u_h, hs, generator)
+            self._sample_(self.h_data, "h", hs, generator)
         vm, hm = self.v_model, self.h_model_neg
         for step in range(self.k):
             vm.copy_(b).addmm_(hs, wt)
             self._mean_(vm)
-            self._sample_(vm, self.u_v, vm, generator)
+            self._sample_(vm, "v", vm, generator)
             if step < self.k - 1:
                 hm.copy_(c).addmm_(vm, w)
                 self._mean_(hm)
-                self._sample_(hm, self.u_h, hs, generator)
+                self._sample_(hm, "h", hs, generator)
         # hm ← -E[h | v_model]; for spins fold the sign into the GEMM (tanh(-x) = -tanh(x)).
         if m.units == "spin":
             hm.copy_(c).addmm_(vm, w, beta=-1.0, alpha=-1.0).tanh_()
@@ -116,7 +118,7 @@ class CDKernel:
             hm.copy_(c).addmm_(vm, w).sigmoid_().neg_()
         if self.persistent:
             # chains ← on where u < E[h|v_model] = -hm  ⇔  -u > hm  (negation is exact).
-            fill_uniform_(self.u_h, m.low, generator, self.bits).neg_()
+            fill_uniform_(self.u_h, m.low, generator, self._uniform["h"][1]).neg_()
             torch.gt(self.u_h, hm, out=hs)
             if m.units == "spin":
                 hs.mul_(2.0).sub_(1.0)
