@@ -82,7 +82,7 @@ def train_thermometer_stage(analysis: dict, data: IsingData, generator: torch.Ge
         tracked.log_metrics({f"thermometer/{k}": v for k, v in metrics.items()}, step=step)
 
     result = reader.fit(data, generator, device=device, log=log)
-    tracked.log_metrics({f"thermometer/final/{k}": v for k, v in result.metrics().items()})
+    tracked.log_metrics(result.metrics(prefix="thermometer/final/"))
     tracked.log_figure(plot_confusion(result), "figures/thermometer_confusion.png")
     return result
 

@@ -137,3 +137,16 @@ def test_stacked_rbm_layers_are_measured(smoke_cfg, mlflow_client):
     assert sorted(m.step for m in history) == [0, 1, 2]
     # Layer 0 of the stack and flow length 0 are the same configurations.
     assert out["metrics"]["stack"][1.5]["abs_magnetization"][0] == out["metrics"]["flow"][1.5]["abs_magnetization"][0]
+
+
+def test_thermometer_reads_every_flow_length(smoke_cfg, mlflow_client):
+    cfg = smoke_cfg()
+    out = run(cfg)
+    metrics = mlflow_client.get_run(out["run_id"]).data.metrics
+    accuracy = metrics["thermometer/final/accuracy_value"]
+    assert 0.0 <= accuracy <= 1.0 and metrics["thermometer/final/accuracy_error"] > 0
+    history = mlflow_client.get_metric_history(out["run_id"], "flow/temperature/T2.2692")
+    readings = [m.value for m in sorted(history, key=lambda m: m.step)]
+    assert len(readings) == cfg.flow.n_steps + 1
+    grid = list(cfg.sampler.temperatures)
+    assert all(min(grid) <= t <= max(grid) for t in readings)  # a mean of grid temperatures
