@@ -1,11 +1,13 @@
 """Measurements on configurations and models.
 
 - observables: ⟨|m|⟩ and nearest-neighbour correlations of any (real-valued) configurations;
+- correlators, scaling: two-point functions ⟨σσ⟩, ⟨εε⟩ by FFT and Δ fits with 90% intervals;
 - thermometer: the neural thermometer (training, readings of flowed / blocked configurations);
 - receptive: visible–hidden correlators C_ia, the correlator of correlators G(d), null patterns;
 - figures: the pipeline's curve plots.
 """
 
+from rgexp.analysis.correlators import correlation_by_displacement, correlation_function, correlation_map
 from rgexp.analysis.observables import Measurements, abs_magnetization, nn_correlation
 from rgexp.analysis.receptive import (
     Correlator,
@@ -21,6 +23,13 @@ from rgexp.analysis.receptive import (
     white_noise_pattern,
 )
 from rgexp.analysis.receptive_stage import ReceptiveFields
+from rgexp.analysis.scaling import (
+    ScalingFit,
+    fit_magnetization_exponent,
+    fit_scaling_dimension,
+    fit_scaling_dimension_from_curve,
+    magnetization_exponent_per_flow,
+)
 from rgexp.analysis.thermometer import (
     TemperatureReading,
     Thermometer,
@@ -31,6 +40,9 @@ from rgexp.analysis.thermometer_training import NeuralThermometer, train_thermom
 
 __all__ = [
     "Measurements", "abs_magnetization", "nn_correlation",
+    "correlation_function", "correlation_map", "correlation_by_displacement",
+    "ScalingFit", "fit_scaling_dimension", "fit_scaling_dimension_from_curve",
+    "fit_magnetization_exponent", "magnetization_exponent_per_flow",
     "Correlator", "GCurve", "visible_hidden_correlator", "rbm_correlator", "rg_correlator",
     "stacked_correlator", "correlator_maps", "correlator_of_correlators",
     "correlator_of_correlators_jackknife", "white_noise_pattern", "checkerboard_pattern",
