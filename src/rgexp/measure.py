@@ -17,6 +17,7 @@ from rgexp.analysis import (
     rg_correlator,
     stacked_correlator,
 )
+from rgexp.analysis.figures import delta_curves
 from rgexp.analysis.receptive_plots import plot_correlator_maps, plot_G
 from rgexp.analysis.thermometer_figures import plot_confusion, plot_temperature_histograms
 from rgexp.ising.data import IsingData
@@ -33,11 +34,15 @@ class Measurer:
     for the temperature-histogram figures.
     """
 
-    def __init__(self, analysis: dict, tracked: TrackedRun, thermometer=None, generator=None) -> None:
+    def __init__(self, analysis: dict, tracked: TrackedRun, thermometer=None, generator=None,
+                 scaling_temperature: float | None = None, rng: np.random.Generator | None = None) -> None:
         self.measurements = analysis["measurements"]
         self.reader = analysis.get("thermometer")
+        self.scaling = analysis.get("scaling")
         self.tracked, self.thermometer, self.generator = tracked, thermometer, generator
+        self.scaling_temperature, self.rng = scaling_temperature, rng
         self.readings: dict[str, dict[float, list]] = {}
+        self.deltas: dict[str, dict[str, list]] = {}
 
     def __call__(self, stage: str, temperature: float, configs: list[np.ndarray]) -> dict:
         curves: dict[str, list] = {}
@@ -51,7 +56,28 @@ class Measurer:
                 self.tracked.log_metrics({f"{stage}/{name}/T{temperature:.4f}": est.value,
                                           f"{stage}/{name}_err/T{temperature:.4f}": est.error}, step=step)
                 curves.setdefault(name, []).append((est.value, est.error))
+            if self.scaling is not None and temperature == self.scaling_temperature:
+                self._fit_deltas(stage, step, x)
         return curves
+
+    def _fit_deltas(self, stage: str, step: int, x: np.ndarray) -> None:
+        """Δ_op of configurations x (a flow length or RG step) at the scaling temperature."""
+        for op in self.scaling.operators:
+            fit = self.scaling.fit(x, op, self.rng)
+            if fit is None:
+                continue
+            self.tracked.log_metrics({f"{stage}/delta_{op}": fit.value, f"{stage}/delta_{op}_ci_low": fit.ci_low,
+                                      f"{stage}/delta_{op}_ci_high": fit.ci_high}, step=step)
+            self.deltas.setdefault(stage, {}).setdefault(op, []).append((step, fit.value, fit.ci_low, fit.ci_high))
+
+    def log_deltas(self) -> dict[str, dict[str, list]]:
+        """The Δ-against-step figures; returns the fitted points."""
+        xlabels = {"flow": "flow length", "rg": "RG step", "stack": "stacked-RBM layer"}
+        for stage, points in self.deltas.items():
+            fig = delta_curves(points, {"sigma": 0.125, "epsilon": 1.0}, xlabels.get(stage, "step"),
+                               f"{stage} at T = {self.scaling_temperature:.4f}")
+            self.tracked.log_figure(fig, f"figures/delta_{stage}.png")
+        return self.deltas
 
     def _read(self, x: np.ndarray):
         if self.thermometer is None or tuple(x.shape[1:]) != tuple(self.thermometer.model.lattice_shape):

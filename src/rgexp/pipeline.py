@@ -160,13 +160,17 @@ def _execute(cfg, settings, parts: Parts, model, tracked: TrackedRun, device, co
     if data.lattice_shape != tuple(parts.sampler.lattice_shape):
         raise RuntimeError(f"sampler returned lattice {data.lattice_shape}, expected {parts.sampler.lattice_shape}")
     model = stages.train_model(cfg, settings, model, data, streams, device, tracked, config_yaml, checkpoint, stop)
-    thermo_ss, read_ss, receptive_ss = streams["analysis"].spawn(3)
+    thermo_ss, read_ss, receptive_ss, scaling_ss = streams["analysis"].spawn(4)
     thermometer = measure.train_thermometer_stage(parts.analysis, data, torch_generator(thermo_ss, device),
                                                   device, tracked)
-    measurer = measure.Measurer(parts.analysis, tracked, thermometer, torch_generator(read_ss, device))
+    scaling = parts.analysis.get("scaling")
+    scaling_t = float(data.temperatures[scaling.pick(data.temperatures)]) if scaling is not None else None
+    measurer = measure.Measurer(parts.analysis, tracked, thermometer, torch_generator(read_ss, device),
+                                scaling_t, numpy_generator(scaling_ss))
     metrics: dict[str, Any] = stages.flow_and_rg(parts, model, data, streams, device, tracked, measurer,
                                                  settings.progress)
     measurer.log_histograms()
+    metrics["delta"] = measurer.log_deltas()
     metrics["receptive"] = measure.receptive_stage(parts.analysis, model, data, parts.rg,
                                                    numpy_generator(receptive_ss), tracked)
     if thermometer is not None:

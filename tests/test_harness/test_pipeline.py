@@ -139,7 +139,7 @@ def test_stacked_rbm_layers_are_measured(smoke_cfg, mlflow_client):
     assert out["metrics"]["stack"][1.5]["abs_magnetization"][0] == out["metrics"]["flow"][1.5]["abs_magnetization"][0]
 
 
-def test_thermometer_reads_every_flow_length(smoke_cfg, mlflow_client):
+def test_thermometer_and_scaling_dimensions_along_the_flow(smoke_cfg, mlflow_client):
     cfg = smoke_cfg()
     out = run(cfg)
     metrics = mlflow_client.get_run(out["run_id"]).data.metrics
@@ -150,3 +150,11 @@ def test_thermometer_reads_every_flow_length(smoke_cfg, mlflow_client):
     assert len(readings) == cfg.flow.n_steps + 1
     grid = list(cfg.sampler.temperatures)
     assert all(min(grid) <= t <= max(grid) for t in readings)  # a mean of grid temperatures
+    # Δ_σ is fitted on the data at T_c (flow length 0) and on every flow length; at length 0 the
+    # configurations are Monte Carlo samples at T_c, so the 90% interval should hold Δ_σ = 1/8.
+    deltas = out["metrics"]["delta"]["flow"]["sigma"]
+    assert [k for k, *_ in deltas] == list(range(cfg.flow.n_steps + 1))
+    _, value, lo, hi = deltas[0]
+    assert lo <= 0.125 <= hi and lo < value < hi
+    arts = {a.path for a in mlflow_client.list_artifacts(out["run_id"], "figures")}
+    assert {"figures/delta_flow.png", "figures/thermometer_confusion.png", "figures/G_of_d.png"} <= arts

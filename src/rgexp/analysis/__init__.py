@@ -22,7 +22,7 @@ from rgexp.analysis.receptive import (
     visible_hidden_correlator,
     white_noise_pattern,
 )
-from rgexp.analysis.receptive_stage import ReceptiveFields
+from rgexp.analysis.components import ReceptiveFields, ScalingDimensions
 from rgexp.analysis.scaling import (
     ScalingFit,
     fit_magnetization_exponent,
@@ -46,7 +46,7 @@ __all__ = [
     "Correlator", "GCurve", "visible_hidden_correlator", "rbm_correlator", "rg_correlator",
     "stacked_correlator", "correlator_maps", "correlator_of_correlators",
     "correlator_of_correlators_jackknife", "white_noise_pattern", "checkerboard_pattern",
-    "ReceptiveFields",
+    "ReceptiveFields", "ScalingDimensions",
     "Thermometer", "ThermometerResult", "TemperatureReading", "measure_temperatures",
     "train_thermometer", "NeuralThermometer",
 ]

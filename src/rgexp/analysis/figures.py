@@ -33,3 +33,23 @@ def curves_by_temperature(
     if len(curves) <= 12:
         ax.legend(fontsize="small")
     return fig
+
+
+def delta_curves(
+    points: dict[str, list[tuple[int, float, float, float]]], references: dict[str, float], xlabel: str,
+    title: str = "",
+) -> plt.Figure:
+    """Δ with its interval against step, one line per operator: ``points[op] = [(step, Δ, lo, hi)]``;
+    dashed lines at the exact ``references``."""
+    fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
+    palette = sns.color_palette("deep", n_colors=max(len(points), 1))
+    for colour, (op, rows) in zip(palette, sorted(points.items())):
+        if not rows:
+            continue
+        k, v, lo, hi = (np.array(c, dtype=float) for c in zip(*rows))
+        ax.errorbar(k, v, yerr=[v - lo, hi - v], marker="o", ms=3, capsize=2, color=colour, label=f"Δ_{op}")
+        if op in references:
+            ax.axhline(references[op], ls="--", color=colour, lw=1, label=f"exact Δ_{op} = {references[op]:g}")
+    ax.set(xlabel=xlabel, ylabel="scaling dimension Δ", title=title)
+    ax.legend(fontsize="small")
+    return fig
