@@ -21,7 +21,8 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from rgexp.errors import ConfigError
 
-__all__ = ["RunSettings", "GROUPS", "check_config", "instantiate_node", "instantiate_group", "describe"]
+__all__ = ["RunSettings", "GROUPS", "check_config", "instantiate_node", "instantiate_group", "describe",
+           "flat_items"]
 
 GROUPS: tuple[str, ...] = ("sampler", "model", "flow", "rg", "analysis", "tracking", "cache")
 _SEQ = (list, tuple, collections.abc.Sequence)
@@ -39,6 +40,16 @@ class RunSettings:
     progress: bool = True
     resume: str | None = None
     checkpoint_every: int = 500
+
+
+def flat_items(tree: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested dicts -> ``{"a.b": value}``; lists and scalars are leaves, kept as they are."""
+    if not isinstance(tree, dict):
+        return {prefix[:-1]: tree}
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        out.update(flat_items(value, f"{prefix}{key}."))
+    return out
 
 
 def describe(annotation: Any) -> str:

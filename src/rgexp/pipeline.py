@@ -18,14 +18,13 @@ import signal
 from dataclasses import dataclass
 from typing import Any, Callable
 
-import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
 from rgexp import resume as resume_mod
 from rgexp import measure, stages
 from rgexp.cache import DataCache, data_key
-from rgexp.config import GROUPS, RunSettings, check_config, instantiate_group
+from rgexp.config import RunSettings, check_config, instantiate_group
 from rgexp.errors import ConfigError, Interrupted
 from rgexp.ising.data import IsingData
 from rgexp.seeding import numpy_generator, stage_streams, torch_generator

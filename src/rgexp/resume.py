@@ -12,7 +12,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from rgexp.config import GROUPS, instantiate_node
+from rgexp.config import GROUPS, flat_items, instantiate_node
 from rgexp.errors import ConfigError
 
 __all__ = ["prepare", "changed_keys", "HARMLESS"]
@@ -25,21 +25,12 @@ def _plain(cfg: DictConfig) -> dict[str, Any]:
     return {k: v for k, v in tree.items() if k not in HARMLESS}
 
 
-def _flat(tree: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(tree, dict):
-        out: dict[str, Any] = {}
-        for k, v in tree.items():
-            out.update(_flat(v, f"{prefix}{k}."))
-        return out
-    return {prefix[:-1]: tree}
-
-
 def changed_keys(cfg: DictConfig, logged: DictConfig, overrides: list[str] | None) -> list[str]:
     """Dotted keys whose value in ``cfg`` differs from the logged config.
 
     With ``overrides`` (command-line strings) only what they touch is compared; without, all.
     """
-    now, then = _flat(_plain(cfg)), _flat(_plain(logged))
+    now, then = flat_items(_plain(cfg)), flat_items(_plain(logged))
     if overrides is None:
         prefixes = [""]
     else:

@@ -26,6 +26,7 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
 import rgexp
+from rgexp.config import flat_items
 
 __all__ = ["MLflowTracker", "TrackedRun", "SweepSetup", "flatten", "git_state"]
 
@@ -33,15 +34,9 @@ PARAM_MAX = 6000  # MLflow truncates longer param values; the full config is an 
 CHECKPOINT = "checkpoints/last.pt"
 
 
-def flatten(tree: Any, prefix: str = "") -> dict[str, str]:
-    """Nested dicts/lists -> ``{"a.b": "value"}``; lists are kept whole as their str()."""
-    out: dict[str, str] = {}
-    if isinstance(tree, dict):
-        for key, value in tree.items():
-            out.update(flatten(value, f"{prefix}{key}."))
-        return out
-    out[prefix[:-1]] = "null" if tree is None else str(tree)
-    return out
+def flatten(tree: Any) -> dict[str, str]:
+    """Nested dicts -> MLflow params ``{"a.b": "value"}``; lists are kept whole as their str()."""
+    return {k: "null" if v is None else str(v) for k, v in flat_items(tree).items()}
 
 
 def git_state(path: Path) -> dict[str, str]:
