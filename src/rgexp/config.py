@@ -86,8 +86,10 @@ def _matches(value: Any, annotation: Any) -> bool:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if annotation is str:
         return isinstance(value, str)
-    if annotation is dict:
-        return isinstance(value, (dict, DictConfig))
+    if annotation is dict or origin is dict:
+        if not isinstance(value, (dict, DictConfig)):
+            return False
+        return not args or all(_matches(k, args[0]) and _matches(v, args[1]) for k, v in value.items())
     return True  # torch dtypes, generators, …: not settable from a YAML value, not checked here
 
 
@@ -149,7 +151,9 @@ def _check_node(node: Any, path: str, referenced: set[str]) -> None:
             if not is_target and not disabled and f"{path}.{key}" not in referenced and not mirrored:
                 raise ConfigError(f"unknown key '{path}.{key}' in a group without a _target_")
     for key, value in node.items():
-        if isinstance(value, dict) and key not in _HYDRA_KEYS:
+        # a _target_'s plain dict argument (e.g. analysis.scaling.exact) is a value, not a group
+        plain_arg = "_target_" in node and not (isinstance(value, dict) and "_target_" in value)
+        if isinstance(value, dict) and key not in _HYDRA_KEYS and not plain_arg:
             _check_node(value, f"{path}.{key}", referenced)
 
 

@@ -21,6 +21,7 @@ from rgexp.analysis.figures import delta_curves
 from rgexp.analysis.receptive_plots import plot_correlator_maps, plot_G
 from rgexp.analysis.thermometer_figures import plot_confusion, plot_temperature_histograms
 from rgexp.ising.data import IsingData
+from rgexp.seeding import torch_generator
 from rgexp.tracking import TrackedRun
 
 __all__ = ["Measurer", "train_thermometer_stage", "receptive_stage"]
@@ -29,17 +30,18 @@ __all__ = ["Measurer", "train_thermometer_stage", "receptive_stage"]
 class Measurer:
     """Measure configs[k] (k = flow length, RG step or layer) and log ``stage/obs/T`` against k.
 
-    With a trained thermometer, configurations on its lattice also get a temperature reading
-    (``stage/temperature/T``: the mean argmax temperature, with its error); the readings are kept
-    for the temperature-histogram figures.
+    ``thermometers`` maps a lattice shape to the thermometer trained on Monte Carlo data of that
+    lattice: configurations of a shape that has one (the data, coarse RG steps, square stack layers)
+    get a temperature reading (``stage/temperature/T``: the mean argmax temperature, with its
+    error); the readings are kept for the temperature-histogram figures.
     """
 
-    def __init__(self, analysis: dict, tracked: TrackedRun, thermometer=None, generator=None,
+    def __init__(self, analysis: dict, tracked: TrackedRun, thermometers: dict | None = None, generator=None,
                  scaling_temperature: float | None = None, rng: np.random.Generator | None = None) -> None:
         self.measurements = analysis["measurements"]
         self.reader = analysis.get("thermometer")
         self.scaling = analysis.get("scaling")
-        self.tracked, self.thermometer, self.generator = tracked, thermometer, generator
+        self.tracked, self.thermometers, self.generator = tracked, thermometers or {}, generator
         self.scaling_temperature, self.rng = scaling_temperature, rng
         self.readings: dict[str, dict[float, list]] = {}
         self.deltas: dict[str, dict[str, list]] = {}
@@ -70,19 +72,40 @@ class Measurer:
                                       f"{stage}/delta_{op}_ci_high": fit.ci_high}, step=step)
             self.deltas.setdefault(stage, {}).setdefault(op, []).append((step, fit.value, fit.ci_low, fit.ci_high))
 
+    def fit_magnetization(self, stage: str, curves: dict[float, dict]) -> None:
+        """Δ_σ from ⟨|m|⟩(T) below T_c at every step of ``stage`` (``stage/delta_sigma_from_m``)."""
+        if (self.scaling is None or not self.scaling.magnetization or not curves
+                or "abs_magnetization" not in next(iter(curves.values()))):
+            return
+        temps = np.array(sorted(curves))
+        m = np.array([curves[t]["abs_magnetization"] for t in temps])  # (n_T, n_steps + 1, 2)
+        for step in range(m.shape[1]):
+            fit = self.scaling.fit_magnetization(temps, m[:, step, 0], m[:, step, 1])
+            if fit is None:
+                continue
+            name = f"{stage}/delta_sigma_from_m"
+            self.tracked.log_metrics({name: fit.value, f"{name}_err": fit.error, f"{name}_ci_low": fit.ci_low,
+                                      f"{name}_ci_high": fit.ci_high}, step=step)
+            self.deltas.setdefault(stage, {}).setdefault("sigma from ⟨|m|⟩", []).append(
+                (step, fit.value, fit.ci_low, fit.ci_high))
+
     def log_deltas(self) -> dict[str, dict[str, list]]:
         """The Δ-against-step figures; returns the fitted points."""
         xlabels = {"flow": "flow length", "rg": "RG step", "stack": "stacked-RBM layer"}
+        exact = self.scaling.exact if self.scaling is not None else {}
+        exact = exact | ({"sigma from ⟨|m|⟩": exact["sigma"]} if "sigma" in exact else {})
         for stage, points in self.deltas.items():
-            fig = delta_curves(points, {"sigma": 0.125, "epsilon": 1.0}, xlabels.get(stage, "step"),
+            fig = delta_curves(points, exact, xlabels.get(stage, "step"),
                                f"{stage} at T = {self.scaling_temperature:.4f}")
             self.tracked.log_figure(fig, f"figures/delta_{stage}.png")
         return self.deltas
 
     def _read(self, x: np.ndarray):
-        if self.thermometer is None or tuple(x.shape[1:]) != tuple(self.thermometer.model.lattice_shape):
+        """The reading of the thermometer trained on x's lattice, if there is one."""
+        thermometer = self.thermometers.get(tuple(x.shape[1:]))
+        if thermometer is None:
             return None
-        return self.reader.measure(self.thermometer, x, generator=self.generator)
+        return self.reader.measure(thermometer, x, generator=self.generator)
 
     def log_histograms(self, max_temperatures: int = 6) -> None:
         """One heat map of readings against flow length per initial temperature (at most a few)."""
@@ -97,20 +120,34 @@ class Measurer:
                 self.tracked.log_figure(fig, f"figures/temperature_{stage}_T{t:.4f}.png")
 
 
-def train_thermometer_stage(analysis: dict, data: IsingData, generator: torch.Generator,
-                            device: torch.device, tracked: TrackedRun):
-    """Train the thermometer on the Monte Carlo data (None when switched off or one temperature)."""
+def train_thermometer_stage(analysis: dict, datasets: dict[tuple[int, ...], IsingData],
+                            seed: np.random.SeedSequence, device: torch.device,
+                            tracked: TrackedRun) -> dict[tuple[int, ...], Any]:
+    """One thermometer per lattice shape in ``datasets`` (the data's first, then the coarse ones).
+
+    The data's thermometer logs ``thermometer/*`` per epoch; a coarse lattice's logs only its final
+    metrics, under ``thermometer/L<L>/final/*``. Each trains on its own stream of ``seed``. Returns
+    ``{}`` when the thermometer is switched off or the grid has a single temperature.
+    """
     reader = analysis.get("thermometer")
-    if reader is None or len(data.temperatures) < 2:
-        return None
-
-    def log(step: int, metrics: dict[str, float]) -> None:
-        tracked.log_metrics({f"thermometer/{k}": v for k, v in metrics.items()}, step=step)
-
-    result = reader.fit(data, generator, device=device, log=log)
-    tracked.log_metrics(result.metrics(prefix="thermometer/final/"))
-    tracked.log_figure(plot_confusion(result), "figures/thermometer_confusion.png")
-    return result
+    first = next(iter(datasets.values()))
+    if reader is None or len(first.temperatures) < 2:
+        return {}
+    results = {}
+    for i, (shape, data) in enumerate(datasets.items()):
+        prefix = "thermometer/" if i == 0 else f"thermometer/L{shape[-1]}/"
+        log = None
+        if i == 0:
+            def log(step: int, metrics: dict[str, float]) -> None:
+                tracked.log_metrics({f"thermometer/{k}": v for k, v in metrics.items()}, step=step)
+        ss = seed if i == 0 else np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, i),
+                                                        pool_size=seed.pool_size)
+        result = reader.fit(data, torch_generator(ss, device), device=device, log=log)
+        tracked.log_metrics(result.metrics(prefix=f"{prefix}final/"))
+        name = "thermometer_confusion" if i == 0 else f"thermometer_confusion_L{shape[-1]}"
+        tracked.log_figure(plot_confusion(result), f"figures/{name}.png")
+        results[shape] = result
+    return results
 
 
 def receptive_stage(analysis: dict, model, data: IsingData, rg, gen: np.random.Generator,

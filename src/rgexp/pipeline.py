@@ -18,13 +18,14 @@ import signal
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
 from rgexp import resume as resume_mod
 from rgexp import measure, stages
 from rgexp.cache import DataCache, data_key
-from rgexp.config import RunSettings, check_config, instantiate_group
+from rgexp.config import RunSettings, check_config, instantiate_group, instantiate_node
 from rgexp.errors import ConfigError, Interrupted
 from rgexp.ising.data import IsingData
 from rgexp.seeding import numpy_generator, stage_streams, torch_generator
@@ -151,6 +152,32 @@ def _load_data(cfg: DictConfig, settings: RunSettings, parts: Parts, tracked: Tr
     return data, key
 
 
+def _coarse_data(cfg: DictConfig, settings: RunSettings, parts: Parts, sizes: list[int]) -> dict[int, IsingData]:
+    """Monte Carlo data of the sampler config at each linear size in ``sizes`` (for thermometers).
+
+    Size L draws from its own child of the ``mc_coarse`` stream, and is cached like the data.
+    """
+    base = stage_streams(settings.data_seed if settings.data_seed is not None else settings.seed)["mc_coarse"]
+    out = {}
+    for L in sizes:
+        node = OmegaConf.to_container(cfg.sampler, resolve=True) | {"L": L}
+        sampler = instantiate_node(OmegaConf.create(node), "sampler")
+        ss = np.random.SeedSequence(base.entropy, spawn_key=(*base.spawn_key, L), pool_size=base.pool_size)
+        out[L], _ = parts.cache.get_or_create(data_key(node, ss.entropy, ss.spawn_key),
+                                              lambda: sampler.sample(ss, progress=settings.progress))
+    return out
+
+
+def _thermometers(cfg, settings, parts: Parts, data: IsingData, model, seed, device, tracked) -> dict:
+    """The data's thermometer and, with ``coarse_lattices``, one per coarse lattice size."""
+    reader = parts.analysis.get("thermometer")
+    datasets = {data.lattice_shape: data}
+    if reader is not None and reader.coarse_lattices and "L" in cfg.sampler:
+        coarse = _coarse_data(cfg, settings, parts, stages.coarse_sizes(data.lattice_shape, parts.rg, model))
+        datasets |= {(L, L): d for L, d in coarse.items()}
+    return measure.train_thermometer_stage(parts.analysis, datasets, seed, device, tracked)
+
+
 def _execute(cfg, settings, parts: Parts, model, tracked: TrackedRun, device, config_yaml, checkpoint, stop) -> dict:
     streams = stage_streams(settings.seed)
     data, key = _load_data(cfg, settings, parts, tracked)
@@ -160,19 +187,20 @@ def _execute(cfg, settings, parts: Parts, model, tracked: TrackedRun, device, co
         raise RuntimeError(f"sampler returned lattice {data.lattice_shape}, expected {parts.sampler.lattice_shape}")
     model = stages.train_model(cfg, settings, model, data, streams, device, tracked, config_yaml, checkpoint, stop)
     thermo_ss, read_ss, receptive_ss, scaling_ss = streams["analysis"].spawn(4)
-    thermometer = measure.train_thermometer_stage(parts.analysis, data, torch_generator(thermo_ss, device),
-                                                  device, tracked)
+    thermometers = _thermometers(cfg, settings, parts, data, model, thermo_ss, device, tracked)
     scaling = parts.analysis.get("scaling")
     scaling_t = float(data.temperatures[scaling.pick(data.temperatures)]) if scaling is not None else None
-    measurer = measure.Measurer(parts.analysis, tracked, thermometer, torch_generator(read_ss, device),
+    measurer = measure.Measurer(parts.analysis, tracked, thermometers, torch_generator(read_ss, device),
                                 scaling_t, numpy_generator(scaling_ss))
     metrics: dict[str, Any] = stages.flow_and_rg(parts, model, data, streams, device, tracked, measurer,
                                                  settings.progress)
     measurer.log_histograms()
+    measurer.fit_magnetization("flow", metrics["flow"])
     metrics["delta"] = measurer.log_deltas()
     metrics["receptive"] = measure.receptive_stage(parts.analysis, model, data, parts.rg,
                                                    numpy_generator(receptive_ss), tracked)
-    if thermometer is not None:
-        metrics["thermometer"] = thermometer.metrics()
+    if thermometers:
+        metrics["thermometer"] = next(iter(thermometers.values())).metrics()
+        metrics["thermometers"] = {f"L{shape[-1]}": t.metrics() for shape, t in thermometers.items()}
     tracked.flush()
     return {"data_key": key, "metrics": metrics, "model": model}

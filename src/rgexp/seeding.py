@@ -13,7 +13,8 @@ import torch
 __all__ = ["STAGES", "stage_streams", "numpy_generator", "torch_generator", "as_seed_sequence"]
 
 # Order matters: append only.
-STAGES: tuple[str, ...] = ("mc", "init", "train", "flow", "rg", "analysis", "bootstrap")
+# mc_coarse: Monte Carlo on the coarse lattices the RG steps and stack layers reach (thermometers).
+STAGES: tuple[str, ...] = ("mc", "init", "train", "flow", "rg", "analysis", "bootstrap", "mc_coarse")
 
 
 def as_seed_sequence(seed: int | np.random.SeedSequence) -> np.random.SeedSequence:

@@ -20,7 +20,7 @@ from rgexp.ising.data import IsingData
 from rgexp.seeding import numpy_generator, torch_generator
 from rgexp.tracking import TrackedRun
 
-__all__ = ["build_model", "train_model", "flow_and_rg"]
+__all__ = ["build_model", "train_model", "flow_and_rg", "coarse_sizes"]
 
 
 def build_model(cfg: DictConfig, lattice_shape: tuple[int, ...], streams, device: torch.device) -> torch.nn.Module:
@@ -75,6 +75,23 @@ def train_model(cfg: DictConfig, settings, model: torch.nn.Module, data: IsingDa
     if plot is not None and len(data.lattice_shape) == 2:
         tracked.log_figure(plot(model, data.lattice_shape), "figures/filters.png")
     return model
+
+
+MIN_COARSE_L = 4  # a thermometer on 2×2 configurations has 16 states to tell 60 temperatures by
+
+
+def coarse_sizes(lattice_shape: tuple[int, ...], rg, model: torch.nn.Module) -> list[int]:
+    """Linear sizes, other than the data's, of the square lattices that the RG steps (L / b^k) and
+    the square stacked-RBM layers (√n_hidden) produce, largest first; [] for a 1D chain."""
+    if len(lattice_shape) != 2:
+        return []
+    L = lattice_shape[-1]
+    sizes = {L // rg.b**k for k in range(1, rg.n_steps + 1)}
+    for rbm in getattr(model, "rbms", []):
+        side = int(round(np.sqrt(rbm.n_hidden)))
+        if side * side == rbm.n_hidden:
+            sizes.add(side)
+    return sorted((s for s in sizes if MIN_COARSE_L <= s < L), reverse=True)
 
 
 def _bottom_rbm(model: torch.nn.Module) -> torch.nn.Module:

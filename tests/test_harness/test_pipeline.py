@@ -158,3 +158,23 @@ def test_thermometer_and_scaling_dimensions_along_the_flow(smoke_cfg, mlflow_cli
     assert lo <= 0.125 <= hi and lo < value < hi
     arts = {a.path for a in mlflow_client.list_artifacts(out["run_id"], "figures")}
     assert {"figures/delta_flow.png", "figures/thermometer_confusion.png", "figures/G_of_d.png"} <= arts
+
+
+def test_rg_steps_are_read_by_coarse_thermometers(smoke_cfg, mlflow_client):
+    """An RG step of an ordered (disordered) state reads colder (hotter) than T_c on the 4×4
+    thermometer trained on its own Monte Carlo data, which must beat chance."""
+    from rgexp.ising import T_C
+
+    result = run(smoke_cfg("model=stacked_rbm", "model.layers=[64,16]"))
+    c, run_id = mlflow_client, result["run_id"]
+    metrics = c.get_run(run_id).data.metrics
+    n_t = 3
+    assert metrics["thermometer/L4/final/accuracy_ci_low"] > 1.0 / n_t
+    step1 = {}
+    for t in (1.5, 3.5):
+        history = {m.step: m.value for m in c.get_metric_history(run_id, f"rg/temperature/T{t:.4f}")}
+        assert sorted(history) == [0, 1]  # step 2 is 2×2: no thermometer there
+        step1[t] = history[1]
+    assert step1[1.5] < T_C < step1[3.5]
+    layer1 = {m.step for m in c.get_metric_history(run_id, "stack/temperature/T1.5000")}
+    assert layer1 == {0, 1}  # the 16-unit layer is read as 4×4

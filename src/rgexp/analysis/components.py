@@ -41,29 +41,48 @@ class ReceptiveFields:
 
 class ScalingDimensions:
     """Δ of each operator from the two-point function at one temperature, for the data and for every
-    flow length / RG step (rgexp.analysis.fit_scaling_dimension: the exact critical torus form with
-    Δ free, bootstrap ``ci_level`` interval over configurations).
+    flow length / RG step (rgexp.analysis.fit_scaling_dimension with Δ free, bootstrap ``ci_level``
+    interval over configurations), and Δ_σ from the magnetization per flow length.
 
-    temperature: which data set; null: the grid temperature closest to T_c (where Δ is defined).
+    temperature:  which data set for the correlator fits; null: the grid temperature closest to T_c.
+    T_c:          the critical temperature; null: 2D nearest-neighbour Ising, 2/ln(1+√2) (J = 1).
+                  Set it for other models (long range: the Binder-crossing estimate).
+    form:         the correlator's finite-size form (torus: exact critical 2D Ising on the torus;
+                  chord, plane: pure power laws — for models outside the 2D Ising class).
+    exact:        reference values drawn in the Δ figures ({operator: Δ}).
+    magnetization: also fit ⟨|m|⟩ = B|t|^β below T_c at every flow length, Δ_σ = β (ν = 1, the
+                  paper's Fig. 2), on t_min < |t| <= t_max (m_window) with m_correction's (1 + b|t|).
     """
 
     def __init__(self, operators: list[Literal["sigma", "epsilon"]] = ("sigma", "epsilon"),
                  temperature: float | None = None, ci_level: float = 0.9, n_boot: int = 200,
-                 r_min: float | None = None) -> None:
+                 r_min: float | None = None, T_c: float | None = None,
+                 form: Literal["torus", "chord", "plane"] = "torus",
+                 exact: dict[str, float] | None = None, magnetization: bool = True,
+                 m_window: list[float] = (0.0, 0.3), m_correction: bool = False) -> None:
         bad = [o for o in operators if o not in ("sigma", "epsilon")]
         if bad or not operators:
             raise ValueError(f"operators must be a non-empty list drawn from 'sigma', 'epsilon'; got {list(operators)}")
-        if temperature is not None and not temperature > 0:
-            raise ValueError(f"temperature must be > 0 or null, got {temperature}")
+        for key, value in (("temperature", temperature), ("T_c", T_c)):
+            if value is not None and not value > 0:
+                raise ValueError(f"{key} must be > 0 or null, got {value}")
         if not 0 < ci_level < 1:
             raise ValueError(f"ci_level must be in (0, 1), got {ci_level}")
         if n_boot < 0:
             raise ValueError(f"n_boot must be >= 0 (0: covariance interval), got {n_boot}")
+        m_window = [float(x) for x in m_window]
+        if len(m_window) != 2 or not 0 <= m_window[0] < m_window[1]:
+            raise ValueError(f"m_window must be [t_min, t_max] with 0 <= t_min < t_max, got {m_window}")
+        from rgexp.ising import T_C
+
         self.operators, self.temperature = list(operators), temperature
-        self.ci_level, self.n_boot, self.r_min = ci_level, n_boot, r_min
+        self.ci_level, self.n_boot, self.r_min, self.form = ci_level, n_boot, r_min, form
+        self.T_c = float(T_c) if T_c is not None else T_C
+        self.exact = dict(exact) if exact is not None else {"sigma": 0.125, "epsilon": 1.0}
+        self.magnetization, self.m_window, self.m_correction = magnetization, m_window, m_correction
 
     def pick(self, temperatures: np.ndarray) -> int:
-        return _closest(temperatures, self.temperature)
+        return _closest(temperatures, self.temperature if self.temperature is not None else self.T_c)
 
     def fit(self, configs: np.ndarray, operator: str, rng: np.random.Generator):
         """A ScalingFit, or None where the fit is undefined (constant or too-small configurations)."""
@@ -73,6 +92,17 @@ class ScalingDimensions:
             return None
         try:
             return fit_scaling_dimension(configs, operator, r_min=self.r_min, ci_level=self.ci_level,
-                                         n_boot=self.n_boot, seed=rng)
+                                         n_boot=self.n_boot, seed=rng, form=self.form)
         except (ValueError, np.linalg.LinAlgError, RuntimeError):
+            return None
+
+    def fit_magnetization(self, temperatures: np.ndarray, m: np.ndarray, dm: np.ndarray):
+        """Δ_σ from ⟨|m|⟩(T) of one flow length, m, dm (n_T,); None with too few points below T_c."""
+        from rgexp.analysis.scaling import fit_magnetization_exponent
+
+        try:
+            return fit_magnetization_exponent(temperatures, m, dm, self.T_c, side="below",
+                                              t_min=self.m_window[0], t_max=self.m_window[1],
+                                              correction=self.m_correction, ci_level=self.ci_level)
+        except (ValueError, np.linalg.LinAlgError):
             return None

@@ -192,7 +192,9 @@ class NeuralThermometer:
     """Config-instantiated thermometer (``_target_: rgexp.analysis.NeuralThermometer``).
 
     ``__init__`` only validates; :meth:`fit` trains one thermometer on one lattice size's data and
-    :meth:`measure` reads temperatures with this config's ``real_inputs`` rule.
+    :meth:`measure` reads temperatures with this config's ``real_inputs`` rule. With
+    ``coarse_lattices`` the pipeline also trains one per coarse lattice size that the RG steps and
+    square stacked-RBM layers reach, on fresh Monte Carlo data of that size (same temperatures).
     """
 
     def __init__(
@@ -205,7 +207,11 @@ class NeuralThermometer:
         weight_decay: float = 0.0,
         train_fraction: float = 0.6,
         real_inputs: Literal["as_is", "sample"] = "as_is",
+        coarse_lattices: bool = True,
     ) -> None:
+        if not isinstance(coarse_lattices, bool):
+            raise ValueError(f"coarse_lattices must be true or false, got {coarse_lattices!r}")
+        self.coarse_lattices = coarse_lattices
         validate_thermometer_hyperparameters(
             hidden=hidden, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
             weight_decay=weight_decay, train_fraction=train_fraction, real_inputs=real_inputs)
@@ -217,7 +223,7 @@ class NeuralThermometer:
         return (f"NeuralThermometer(hidden={self.hidden}, epochs={self.epochs}, "
                 f"batch_size={self.batch_size}, lr={self.lr}, optimizer={self.optimizer!r}, "
                 f"weight_decay={self.weight_decay}, train_fraction={self.train_fraction}, "
-                f"real_inputs={self.real_inputs!r})")
+                f"real_inputs={self.real_inputs!r}, coarse_lattices={self.coarse_lattices})")
 
     def fit(self, data: IsingData, generator: torch.Generator, device: str | torch.device = "cpu",
             log: LogFn | None = None) -> ThermometerResult:
