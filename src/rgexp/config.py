@@ -40,6 +40,7 @@ class RunSettings:
     progress: bool = True
     resume: str | None = None
     checkpoint_every: int = 500
+    train_temperatures: list[float] | None = None
 
 
 def flat_items(tree: Any, prefix: str = "") -> dict[str, Any]:
@@ -166,17 +167,43 @@ def check_config(cfg: DictConfig) -> RunSettings:
     referenced = _referenced_keys(OmegaConf.to_container(cfg, resolve=False))
     top = {k: v for k, v in resolved.items() if k not in GROUPS and k not in ("experiment", "hydra")}
     hints = typing.get_type_hints(RunSettings)
-    _check_keys(top, hints, [f.name for f in fields(RunSettings)], "")
+    # groups are listed too: '+optimizer=adam' is most often a group name gone wrong
+    _check_keys(top, hints, [*GROUPS, *(f.name for f in fields(RunSettings))], "")
     for group in GROUPS:
         if group not in resolved:
             raise ConfigError(f"missing config group '{group}'")
         _check_node(resolved[group], group, referenced)
+    _check_data_sizes(resolved)
     settings = RunSettings(**top)
     if settings.seed < 0 or (settings.data_seed is not None and settings.data_seed < 0):
         raise ConfigError(f"seed and data_seed must be >= 0, got {settings.seed}, {settings.data_seed}")
     if settings.checkpoint_every < 0:
         raise ConfigError(f"checkpoint_every must be >= 0, got {settings.checkpoint_every}")
     return settings
+
+
+def _check_data_sizes(resolved: dict[str, Any]) -> None:
+    """Sizes that meet only once the data exist (the trainer checks them again then), checked here
+    so that a run which must fail is refused before it is created: every mini-batch must fit in
+    the training set, n_T × n_samples minus the held-out part."""
+    sampler, train = resolved.get("sampler") or {}, (resolved.get("model") or {}).get("train") or {}
+    temps, n = sampler.get("temperatures"), sampler.get("n_samples")
+    if not isinstance(temps, list) or not temps or not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        return  # the sampler's own check names the bad value
+    total = len(temps) * n
+    extra = train.get("layer_overrides") or {}
+    per_layer = extra.values() if isinstance(extra, dict) else extra
+    for where, hp in [("", train), *((f"layer_overrides.", {**train, **o}) for o in per_layer if o)]:
+        bs, hold = hp.get("batch_size"), hp.get("holdout_fraction", 0.0)
+        if not isinstance(bs, int) or not isinstance(hold, (int, float)) or not 0 <= hold < 1:
+            continue  # a wrong type or range is reported by the trainer's own check
+        n_train = total - int(hold * total)
+        if bs > n_train:
+            raise ConfigError(
+                f"model.train.{where}batch_size must be <= the number of training samples {n_train} "
+                f"(len(sampler.temperatures) × sampler.n_samples = {len(temps)} × {n}, less "
+                f"holdout_fraction {hold}), got {bs}"
+            )
 
 
 def instantiate_node(node: DictConfig, path: str, **kwargs: Any) -> Any:

@@ -12,10 +12,13 @@ import numpy as np
 import torch
 
 from rgexp.analysis import (
+    checkerboard_pattern,
     correlator_of_correlators,
     rbm_correlator,
+    receptive_field_size,
     rg_correlator,
     stacked_correlator,
+    white_noise_pattern,
 )
 from rgexp.analysis.figures import delta_curves
 from rgexp.analysis.receptive_plots import plot_correlator_maps, plot_G
@@ -37,12 +40,12 @@ class Measurer:
     """
 
     def __init__(self, analysis: dict, tracked: TrackedRun, thermometers: dict | None = None, generator=None,
-                 scaling_temperature: float | None = None, rng: np.random.Generator | None = None) -> None:
+                 scaling_temperatures: list[float] | None = None, rng: np.random.Generator | None = None) -> None:
         self.measurements = analysis["measurements"]
         self.reader = analysis.get("thermometer")
         self.scaling = analysis.get("scaling")
         self.tracked, self.thermometers, self.generator = tracked, thermometers or {}, generator
-        self.scaling_temperature, self.rng = scaling_temperature, rng
+        self.scaling_temperatures, self.rng = list(scaling_temperatures or []), rng
         self.readings: dict[str, dict[float, list]] = {}
         self.deltas: dict[str, dict[str, list]] = {}
 
@@ -58,18 +61,23 @@ class Measurer:
                 self.tracked.log_metrics({f"{stage}/{name}/T{temperature:.4f}": est.value,
                                           f"{stage}/{name}_err/T{temperature:.4f}": est.error}, step=step)
                 curves.setdefault(name, []).append((est.value, est.error))
-            if self.scaling is not None and temperature == self.scaling_temperature:
-                self._fit_deltas(stage, step, x)
+            if self.scaling is not None and temperature in self.scaling_temperatures:
+                main = temperature == self.scaling_temperatures[0]
+                self._fit_deltas(stage if main else f"{stage}@T{temperature:.4f}", step, x)
         return curves
 
     def _fit_deltas(self, stage: str, step: int, x: np.ndarray) -> None:
-        """Δ_op of configurations x (a flow length or RG step) at the scaling temperature."""
+        """Δ_op of configurations x (a flow length or RG step) at a scaling temperature: the main one
+        logs ``stage/delta_op``, an extra one (``stage@T<T>``) ``stage/delta_op/T<T>``."""
+        base, _, suffix = stage.partition("@")
         for op in self.scaling.operators:
             fit = self.scaling.fit(x, op, self.rng)
             if fit is None:
                 continue
-            self.tracked.log_metrics({f"{stage}/delta_{op}": fit.value, f"{stage}/delta_{op}_ci_low": fit.ci_low,
-                                      f"{stage}/delta_{op}_ci_high": fit.ci_high}, step=step)
+            name = f"{base}/delta_{op}"
+            tail = f"/{suffix}" if suffix else ""
+            self.tracked.log_metrics({name + tail: fit.value, f"{name}_ci_low{tail}": fit.ci_low,
+                                      f"{name}_ci_high{tail}": fit.ci_high}, step=step)
             self.deltas.setdefault(stage, {}).setdefault(op, []).append((step, fit.value, fit.ci_low, fit.ci_high))
 
     def fit_magnetization(self, stage: str, curves: dict[float, dict]) -> None:
@@ -95,9 +103,10 @@ class Measurer:
         exact = self.scaling.exact if self.scaling is not None else {}
         exact = exact | ({"sigma from ⟨|m|⟩": exact["sigma"]} if "sigma" in exact else {})
         for stage, points in self.deltas.items():
-            fig = delta_curves(points, exact, xlabels.get(stage, "step"),
-                               f"{stage} at T = {self.scaling_temperature:.4f}")
-            self.tracked.log_figure(fig, f"figures/delta_{stage}.png")
+            base, _, suffix = stage.partition("@")
+            t = float(suffix[1:]) if suffix else self.scaling_temperatures[0]
+            fig = delta_curves(points, exact, xlabels.get(base, "step"), f"{base}: correlators at T = {t:.4f}")
+            self.tracked.log_figure(fig, f"figures/delta_{base}{'_' + suffix if suffix else ''}.png")
         return self.deltas
 
     def _read(self, x: np.ndarray):
@@ -150,9 +159,32 @@ def train_thermometer_stage(analysis: dict, datasets: dict[tuple[int, ...], Isin
     return results
 
 
+def baseline_stage(scaling, datasets: dict[int, IsingData], rng: np.random.Generator,
+                   tracked: TrackedRun) -> dict[str, list]:
+    """Δ of each operator against T on Monte Carlo data of each size L (the sources' baseline):
+    ``mc/delta_op/L<L>/T<T>`` with its interval, and one figure."""
+    points: dict[str, list] = {}
+    for L, data in sorted(datasets.items()):
+        for t, spins in zip(data.temperatures, data.spins):
+            for op in scaling.operators:
+                fit = scaling.fit(spins, op, rng)
+                if fit is None:
+                    continue
+                name = f"mc/delta_{op}/L{L}/T{t:.4f}"
+                tracked.log_metrics({name: fit.value, f"mc/delta_{op}_ci_low/L{L}/T{t:.4f}": fit.ci_low,
+                                     f"mc/delta_{op}_ci_high/L{L}/T{t:.4f}": fit.ci_high})
+                points.setdefault(f"{op}, L = {L}", []).append((float(t), fit.value, fit.ci_low, fit.ci_high))
+    if points:
+        exact = {k: scaling.exact[k.split(",")[0]] for k in points if k.split(",")[0] in scaling.exact}
+        fig = delta_curves(points, exact, "temperature T", f"Monte Carlo data (T_c = {scaling.T_c:.4f})")
+        tracked.log_figure(fig, "figures/delta_vs_T_mc.png")
+    return points
+
+
 def receptive_stage(analysis: dict, model, data: IsingData, rg, gen: np.random.Generator,
                     tracked: TrackedRun) -> dict[str, Any]:
-    """C_ia maps and G(d) for every model layer and one block-spin step, at one temperature."""
+    """C_ia maps, receptive-field sizes and G(d) for every model layer and one block-spin step, at
+    one temperature; the G(d) of the configured null patterns alongside."""
     spec = analysis.get("receptive")
     if spec is None or len(data.lattice_shape) != 2:
         return {}
@@ -168,12 +200,37 @@ def receptive_stage(analysis: dict, model, data: IsingData, rg, gen: np.random.G
     else:
         correlators["RBM"] = rbm_correlator(model, spins, sample=spec.sample, generator=torch_gen)
     correlators[f"RG ({rg.rule}, b={rg.b})"] = rg_correlator(spins, rg.b, rg.rule, 1, gen)
-    curves = {}
+    curves, sizes = {}, {}
     for label, c in correlators.items():
-        slug = label.replace(" ", "_").replace(",", "").replace("(", "").replace(")", "").replace("=", "")
+        slug = _slug(label)
         tracked.log_figure(plot_correlator_maps(c, data.lattice_shape, spec.n_units), f"figures/C_ia_{slug}.png")
         curves[label] = correlator_of_correlators(c, data.lattice_shape)
         tracked.log_arrays(f"arrays/G_{slug}.npz", d=curves[label].d, G=curves[label].G, dG=curves[label].dG)
+        size = receptive_field_size(c, data.lattice_shape)
+        sizes[label] = {"radius": size.rms_radius.value, "radius_err": size.rms_radius.error,
+                        "n_resolved": int(size.resolved.sum())}
+        tracked.log_metrics({f"receptive/{slug}/{k}": float(v) for k, v in sizes[label].items()})
+    curves |= _null_curves(spec, data.lattice_shape, gen)
     tracked.log_figure(plot_G(curves), "figures/G_of_d.png")
     tracked.set_tags({"receptive_temperature": f"{data.temperatures[i]:.6g}"})
-    return {"temperature": float(data.temperatures[i]), "G": {k: v.G.tolist() for k, v in curves.items()}}
+    return {"temperature": float(data.temperatures[i]), "G": {k: v.G.tolist() for k, v in curves.items()},
+            "sizes": sizes}
+
+
+def _slug(label: str) -> str:
+    return label.replace(" ", "_").replace(",", "").replace("(", "").replace(")", "").replace("=", "")
+
+
+def _null_curves(spec, lattice_shape: tuple[int, ...], gen: np.random.Generator) -> dict[str, Any]:
+    """G(d) of the null patterns (as many maps as ``spec.n_units``), keyed by a label."""
+    out = {}
+    for name in spec.nulls:
+        if name == "white_noise":
+            maps = white_noise_pattern(spec.n_units, lattice_shape, gen)
+        else:
+            block = int(name[len("checkerboard"):])
+            if 2 * block > min(lattice_shape):
+                continue
+            maps = checkerboard_pattern(spec.n_units, lattice_shape, block, gen=gen)
+        out[f"null: {name}"] = correlator_of_correlators(maps)
+    return out

@@ -115,6 +115,9 @@ def run(
     if cfg.get("resume"):
         cfg, checkpoint = resume_mod.prepare(cfg, overrides)
     settings = check_config(cfg)
+    temps = settings.train_temperatures
+    if temps is not None and (not temps or any(not t > 0 for t in temps)):
+        raise ConfigError(f"train_temperatures must be a non-empty list of T > 0 or null, got {temps}")
     parts = build_parts(cfg)
     device = resolve_device(settings.device)
     model = stages.build_model(cfg, parts.sampler.lattice_shape, stage_streams(settings.seed), device)
@@ -152,8 +155,9 @@ def _load_data(cfg: DictConfig, settings: RunSettings, parts: Parts, tracked: Tr
     return data, key
 
 
-def _coarse_data(cfg: DictConfig, settings: RunSettings, parts: Parts, sizes: list[int]) -> dict[int, IsingData]:
-    """Monte Carlo data of the sampler config at each linear size in ``sizes`` (for thermometers).
+def _data_at_sizes(cfg: DictConfig, settings: RunSettings, parts: Parts, sizes: list[int]) -> dict[int, IsingData]:
+    """Monte Carlo data of the sampler config at each linear size in ``sizes`` (coarse thermometers,
+    the Δ-against-T baseline).
 
     Size L draws from its own child of the ``mc_coarse`` stream, and is cached like the data.
     """
@@ -173,7 +177,7 @@ def _thermometers(cfg, settings, parts: Parts, data: IsingData, model, seed, dev
     reader = parts.analysis.get("thermometer")
     datasets = {data.lattice_shape: data}
     if reader is not None and reader.coarse_lattices and "L" in cfg.sampler:
-        coarse = _coarse_data(cfg, settings, parts, stages.coarse_sizes(data.lattice_shape, parts.rg, model))
+        coarse = _data_at_sizes(cfg, settings, parts, stages.coarse_sizes(data.lattice_shape, parts.rg, model))
         datasets |= {(L, L): d for L, d in coarse.items()}
     return measure.train_thermometer_stage(parts.analysis, datasets, seed, device, tracked)
 
@@ -186,12 +190,17 @@ def _execute(cfg, settings, parts: Parts, model, tracked: TrackedRun, device, co
     if data.lattice_shape != tuple(parts.sampler.lattice_shape):
         raise RuntimeError(f"sampler returned lattice {data.lattice_shape}, expected {parts.sampler.lattice_shape}")
     model = stages.train_model(cfg, settings, model, data, streams, device, tracked, config_yaml, checkpoint, stop)
-    thermo_ss, read_ss, receptive_ss, scaling_ss = streams["analysis"].spawn(4)
+    thermo_ss, read_ss, receptive_ss, scaling_ss, baseline_ss = streams["analysis"].spawn(5)
     thermometers = _thermometers(cfg, settings, parts, data, model, thermo_ss, device, tracked)
     scaling = parts.analysis.get("scaling")
-    scaling_t = float(data.temperatures[scaling.pick(data.temperatures)]) if scaling is not None else None
+    scaling_ts = scaling.picks(data.temperatures) if scaling is not None else []
+    if scaling is not None and scaling.baseline_sizes is not None and "L" in cfg.sampler:
+        L = data.lattice_shape[-1]
+        others = _data_at_sizes(cfg, settings, parts, [s for s in scaling.baseline_sizes if s != L])
+        sized = {L: data} if L in scaling.baseline_sizes else {}
+        measure.baseline_stage(scaling, sized | others, numpy_generator(baseline_ss), tracked)
     measurer = measure.Measurer(parts.analysis, tracked, thermometers, torch_generator(read_ss, device),
-                                scaling_t, numpy_generator(scaling_ss))
+                                scaling_ts, numpy_generator(scaling_ss))
     metrics: dict[str, Any] = stages.flow_and_rg(parts, model, data, streams, device, tracked, measurer,
                                                  settings.progress)
     measurer.log_histograms()

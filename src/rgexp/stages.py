@@ -16,6 +16,7 @@ import rgexp
 from rgexp.analysis.figures import curves_by_temperature
 from rgexp.config import instantiate_node
 from rgexp.errors import ConfigError
+from rgexp.flows.rbm_flow import START_TEMPERATURES
 from rgexp.ising.data import IsingData
 from rgexp.seeding import numpy_generator, torch_generator
 from rgexp.tracking import TrackedRun
@@ -40,8 +41,9 @@ def build_model(cfg: DictConfig, lattice_shape: tuple[int, ...], streams, device
 def train_model(cfg: DictConfig, settings, model: torch.nn.Module, data: IsingData, streams,
                 device: torch.device, tracked: TrackedRun, config_yaml: str, checkpoint: dict | None,
                 stop) -> torch.nn.Module:
-    """Train ``model`` on the ``train`` stream, checkpointing into the run."""
-    x, _ = data.flat()
+    """Train ``model`` on the ``train`` stream, checkpointing into the run (on the data at
+    ``settings.train_temperatures`` only, when given)."""
+    x = _training_data(data, settings.train_temperatures)
     factory = instantiate_node(cfg.model.train, "model.train")
     try:
         trainer = factory(model=model, data=model.from_spins(x),
@@ -94,6 +96,14 @@ def coarse_sizes(lattice_shape: tuple[int, ...], rg, model: torch.nn.Module) -> 
     return sorted((s for s in sizes if MIN_COARSE_L <= s < L), reverse=True)
 
 
+def _training_data(data: IsingData, temperatures: list[float] | None) -> np.ndarray:
+    """(n, n_visible) configurations: all of them, or those at the grid points closest to each T."""
+    if temperatures is None:
+        return data.flat()[0]
+    idx = sorted({int(np.argmin(np.abs(data.temperatures - t))) for t in temperatures})
+    return data.spins[idx].reshape(-1, data.n_visible)
+
+
 def _bottom_rbm(model: torch.nn.Module) -> torch.nn.Module:
     """The RBM that acts on lattice configurations (the first layer of a stack)."""
     return model.rbms[0] if hasattr(model, "rbms") else model
@@ -119,6 +129,10 @@ def flow_and_rg(parts, model, data: IsingData, streams, device: torch.device, tr
         if hasattr(model, "propagate_up"):
             layers = model.propagate_up(v0[: parts.flow.n_samples])
             stack_curves[float(t)] = measure("stack", float(t), [_as_lattice(model.to_spins(x)) for x in layers])
+    for kind in parts.flow.extra_starts:
+        v0 = rbm.from_spins(parts.flow.start(kind, rbm.n_visible, gen_flow))
+        configs = [rbm.to_spins(f).detach().cpu().numpy().reshape(-1, *shape) for f in parts.flow(rbm, v0, gen_flow)]
+        flow_curves[START_TEMPERATURES[kind]] = measure("flow", START_TEMPERATURES[kind], configs)
     _log_curves(tracked, "flow", flow_curves, "flow length")
     _log_curves(tracked, "rg", rg_curves, "RG step")
     _log_curves(tracked, "stack", stack_curves, "stacked-RBM layer")

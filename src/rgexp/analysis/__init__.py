@@ -22,7 +22,15 @@ from rgexp.analysis.receptive import (
     visible_hidden_correlator,
     white_noise_pattern,
 )
+from rgexp.analysis.chain_coupling import (
+    LayerCoupling,
+    chain_gauge,
+    chain_order,
+    effective_coupling,
+    layer_effective_couplings,
+)
 from rgexp.analysis.components import ReceptiveFields, ScalingDimensions
+from rgexp.analysis.receptive_size import ReceptiveSize, receptive_field_size, uniform_r2
 from rgexp.analysis.scaling import (
     ScalingFit,
     fit_magnetization_exponent,
@@ -47,6 +55,8 @@ __all__ = [
     "stacked_correlator", "correlator_maps", "correlator_of_correlators",
     "correlator_of_correlators_jackknife", "white_noise_pattern", "checkerboard_pattern",
     "ReceptiveFields", "ScalingDimensions",
+    "effective_coupling", "chain_order", "chain_gauge", "layer_effective_couplings", "LayerCoupling",
+    "receptive_field_size", "ReceptiveSize", "uniform_r2",
     "Thermometer", "ThermometerResult", "TemperatureReading", "measure_temperatures",
     "train_thermometer", "NeuralThermometer",
 ]

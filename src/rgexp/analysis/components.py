@@ -22,10 +22,17 @@ class ReceptiveFields:
     n_samples:   configurations used (from the temperature closest to ``temperature``).
     temperature: which data set; null: the grid temperature closest to T_c = 2/ln(1+√2).
     sample:      hidden units as samples of p(h|v) instead of conditional means.
+    nulls:       null patterns whose G(d) is drawn with the others: white_noise, checkerboard<b>
+                 (b×b blocks, e.g. checkerboard4); blocks larger than half the lattice are skipped.
     """
 
     def __init__(self, n_units: int = 16, n_samples: int = 2000, temperature: float | None = None,
-                 sample: bool = False) -> None:
+                 sample: bool = False, nulls: list[str] = ()) -> None:
+        bad = [n for n in nulls if n != "white_noise" and not (n.startswith("checkerboard") and n[12:].isdigit()
+                                                              and int(n[12:]) >= 1)]
+        if bad:
+            raise ValueError(f"nulls must be drawn from white_noise, checkerboard<b> (b >= 1); got {list(nulls)}")
+        self.nulls = list(nulls)
         if n_units < 1:
             raise ValueError(f"n_units must be >= 1, got {n_units}")
         if n_samples < 2:
@@ -45,6 +52,10 @@ class ScalingDimensions:
     interval over configurations), and Δ_σ from the magnetization per flow length.
 
     temperature:  which data set for the correlator fits; null: the grid temperature closest to T_c.
+    extra_temperatures: more data sets (the closest grid temperatures) for the correlator fits,
+                  e.g. just below and above T_c; logged as ``stage/delta_op/T<T>``.
+    baseline_sizes: null, or linear sizes L at which to fit Δ against T on the Monte Carlo data
+                  itself (the data's L reuses the data; others get new MC): ``mc/delta_op/L<L>/T<T>``.
     T_c:          the critical temperature; null: 2D nearest-neighbour Ising, 2/ln(1+√2) (J = 1).
                   Set it for other models (long range: the Binder-crossing estimate).
     form:         the correlator's finite-size form (torus: exact critical 2D Ising on the torus;
@@ -59,7 +70,8 @@ class ScalingDimensions:
                  r_min: float | None = None, T_c: float | None = None,
                  form: Literal["torus", "chord", "plane"] = "torus",
                  exact: dict[str, float] | None = None, magnetization: bool = True,
-                 m_window: list[float] = (0.0, 0.3), m_correction: bool = False) -> None:
+                 m_window: list[float] = (0.0, 0.3), m_correction: bool = False,
+                 extra_temperatures: list[float] = (), baseline_sizes: list[int] | None = None) -> None:
         bad = [o for o in operators if o not in ("sigma", "epsilon")]
         if bad or not operators:
             raise ValueError(f"operators must be a non-empty list drawn from 'sigma', 'epsilon'; got {list(operators)}")
@@ -73,6 +85,10 @@ class ScalingDimensions:
         m_window = [float(x) for x in m_window]
         if len(m_window) != 2 or not 0 <= m_window[0] < m_window[1]:
             raise ValueError(f"m_window must be [t_min, t_max] with 0 <= t_min < t_max, got {m_window}")
+        if any(not t > 0 for t in extra_temperatures):
+            raise ValueError(f"extra_temperatures must all be > 0, got {list(extra_temperatures)}")
+        if baseline_sizes is not None and any(int(L) < 4 for L in baseline_sizes):
+            raise ValueError(f"baseline_sizes must all be >= 4, got {list(baseline_sizes)}")
         from rgexp.ising import T_C
 
         self.operators, self.temperature = list(operators), temperature
@@ -80,21 +96,31 @@ class ScalingDimensions:
         self.T_c = float(T_c) if T_c is not None else T_C
         self.exact = dict(exact) if exact is not None else {"sigma": 0.125, "epsilon": 1.0}
         self.magnetization, self.m_window, self.m_correction = magnetization, m_window, m_correction
+        self.extra_temperatures = [float(t) for t in extra_temperatures]
+        self.baseline_sizes = None if baseline_sizes is None else [int(L) for L in baseline_sizes]
 
     def pick(self, temperatures: np.ndarray) -> int:
         return _closest(temperatures, self.temperature if self.temperature is not None else self.T_c)
 
+    def picks(self, temperatures: np.ndarray) -> list[float]:
+        """The grid temperatures of the correlator fits: the main one first, then the extra ones."""
+        grid = np.asarray(temperatures, dtype=np.float64)
+        chosen = [float(grid[self.pick(grid)])] + [float(grid[_closest(grid, t)]) for t in self.extra_temperatures]
+        return list(dict.fromkeys(chosen))
+
     def fit(self, configs: np.ndarray, operator: str, rng: np.random.Generator):
         """A ScalingFit, or None where the fit is undefined (constant or too-small configurations)."""
-        from rgexp.analysis.scaling import fit_scaling_dimension
+        from rgexp.analysis.scaling import DELTA_BOUNDS, fit_scaling_dimension
 
         if configs.ndim != 3 or configs.shape[-1] < 4:
             return None
         try:
-            return fit_scaling_dimension(configs, operator, r_min=self.r_min, ci_level=self.ci_level,
-                                         n_boot=self.n_boot, seed=rng, form=self.form)
+            fit = fit_scaling_dimension(configs, operator, r_min=self.r_min, ci_level=self.ci_level,
+                                        n_boot=self.n_boot, seed=rng, form=self.form)
         except (ValueError, np.linalg.LinAlgError, RuntimeError):
             return None
+        # Δ at the search bound: no power law in the data (e.g. ε deep in a phase), nothing to log
+        return None if min(abs(fit.value - b) for b in DELTA_BOUNDS) < 1e-6 else fit
 
     def fit_magnetization(self, temperatures: np.ndarray, m: np.ndarray, dm: np.ndarray):
         """Δ_σ from ⟨|m|⟩(T) of one flow length, m, dm (n_T,); None with too few points below T_c."""

@@ -47,7 +47,8 @@ def delta_curves(
         if not rows:
             continue
         k, v, lo, hi = (np.array(c, dtype=float) for c in zip(*rows))
-        ax.errorbar(k, v, yerr=[v - lo, hi - v], marker="o", ms=3, capsize=2, color=colour, label=f"Δ_{op}")
+        # a percentile bootstrap interval need not contain the point estimate: clip, don't fail
+        ax.errorbar(k, v, yerr=[np.clip(v - lo, 0, None), np.clip(hi - v, 0, None)], marker="o", ms=3, capsize=2, color=colour, label=f"Δ_{op}")
         if op in references:
             ax.axhline(references[op], ls="--", color=colour, lw=1, label=f"exact Δ_{op} = {references[op]:g}")
     ax.set(xlabel=xlabel, ylabel="scaling dimension Δ", title=title)

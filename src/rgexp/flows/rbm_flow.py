@@ -7,6 +7,8 @@ conditional mean instead of a sample, so no randomness is used.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 
 __all__ = ["rbm_flow", "RBMFlow"]
@@ -41,15 +43,34 @@ def rbm_flow(
     return out
 
 
-class RBMFlow:
-    """Config group ``flow``: flow ``n_samples`` configurations per temperature for ``n_steps``."""
+START_TEMPERATURES = {"random": float("inf"), "ordered": 0.0}  # what each extra start stands for
 
-    def __init__(self, n_steps: int = 10, mean_field: bool = False, n_samples: int = 200) -> None:
+
+class RBMFlow:
+    """Config group ``flow``: flow ``n_samples`` configurations per temperature for ``n_steps``.
+
+    extra_starts: also flow from ``random`` (independent ±1 spins, T = ∞) and/or ``ordered``
+    (all +1, T = 0) configurations; they are logged as temperatures ``inf`` and ``0``.
+    """
+
+    def __init__(self, n_steps: int = 10, mean_field: bool = False, n_samples: int = 200,
+                 extra_starts: list[Literal["random", "ordered"]] = ()) -> None:
         if n_steps < 0:
             raise ValueError(f"n_steps must be >= 0, got {n_steps}")
         if n_samples < 1:
             raise ValueError(f"n_samples must be >= 1, got {n_samples}")
+        bad = [s for s in extra_starts if s not in START_TEMPERATURES]
+        if bad:
+            raise ValueError(f"extra_starts must be drawn from 'random', 'ordered'; got {list(extra_starts)}")
         self.n_steps, self.mean_field, self.n_samples = n_steps, mean_field, n_samples
+        self.extra_starts = list(dict.fromkeys(extra_starts))
+
+    def start(self, kind: str, n_visible: int, gen: torch.Generator) -> torch.Tensor:
+        """(n_samples, n_visible) ±1 starting configurations of an extra start (on gen's device)."""
+        if kind == "ordered":
+            return torch.ones(self.n_samples, n_visible, device=gen.device)
+        bits = torch.randint(0, 2, (self.n_samples, n_visible), generator=gen, device=gen.device)
+        return 2.0 * bits.to(torch.float32) - 1.0
 
     def __call__(self, model, v0: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         """(n_steps + 1, min(n, n_samples), n_visible) flowed configurations of the first rows."""
