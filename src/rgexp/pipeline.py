@@ -23,7 +23,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from rgexp import resume as resume_mod
-from rgexp import measure, stages
+from rgexp import chain_stage, measure, stages
 from rgexp.cache import DataCache, data_key
 from rgexp.config import RunSettings, check_config, instantiate_group, instantiate_node
 from rgexp.errors import ConfigError, Interrupted
@@ -190,7 +190,7 @@ def _execute(cfg, settings, parts: Parts, model, tracked: TrackedRun, device, co
     if data.lattice_shape != tuple(parts.sampler.lattice_shape):
         raise RuntimeError(f"sampler returned lattice {data.lattice_shape}, expected {parts.sampler.lattice_shape}")
     model = stages.train_model(cfg, settings, model, data, streams, device, tracked, config_yaml, checkpoint, stop)
-    thermo_ss, read_ss, receptive_ss, scaling_ss, baseline_ss = streams["analysis"].spawn(5)
+    thermo_ss, read_ss, receptive_ss, scaling_ss, baseline_ss, chain_ss = streams["analysis"].spawn(6)
     thermometers = _thermometers(cfg, settings, parts, data, model, thermo_ss, device, tracked)
     scaling = parts.analysis.get("scaling")
     scaling_ts = scaling.picks(data.temperatures) if scaling is not None else []
@@ -206,6 +206,9 @@ def _execute(cfg, settings, parts: Parts, model, tracked: TrackedRun, device, co
     measurer.log_histograms()
     measurer.fit_magnetization("flow", metrics["flow"])
     metrics["delta"] = measurer.log_deltas()
+    if len(data.lattice_shape) == 1:
+        metrics["chain"] = chain_stage.chain_coupling_stage(model, data, parts.rg, parts.sampler,
+                                                            numpy_generator(chain_ss), tracked)
     metrics["receptive"] = measure.receptive_stage(parts.analysis, model, data, parts.rg,
                                                    numpy_generator(receptive_ss), tracked)
     if thermometers:
