@@ -58,6 +58,8 @@ def resolve_device(device: str) -> torch.device:
 def build_parts(cfg: DictConfig) -> Parts:
     """Instantiate every group except the model (which needs the data's size)."""
     made = {g: instantiate_group(cfg[g], g) for g in ("sampler", "flow", "rg", "analysis", "tracking", "cache")}
+    if made["analysis"].get("criticality") is not None and not hasattr(made["sampler"], "sigma"):
+        raise ConfigError("analysis.criticality needs sampler=long_range (it scans σ's Binder crossings)")
     lattice = made["sampler"].lattice_shape
     if made["rg"].n_steps > 0:
         try:
@@ -190,7 +192,9 @@ def _execute(cfg, settings, parts: Parts, model, tracked: TrackedRun, device, co
     if data.lattice_shape != tuple(parts.sampler.lattice_shape):
         raise RuntimeError(f"sampler returned lattice {data.lattice_shape}, expected {parts.sampler.lattice_shape}")
     model = stages.train_model(cfg, settings, model, data, streams, device, tracked, config_yaml, checkpoint, stop)
-    thermo_ss, read_ss, receptive_ss, scaling_ss, baseline_ss, chain_ss = streams["analysis"].spawn(6)
+    thermo_ss, read_ss, receptive_ss, scaling_ss, baseline_ss, chain_ss, crit_ss = streams["analysis"].spawn(7)
+    if parts.analysis.get("criticality") is not None:
+        tracked.log_metrics(parts.analysis["criticality"].measure(parts.sampler, crit_ss))
     thermometers = _thermometers(cfg, settings, parts, data, model, thermo_ss, device, tracked)
     scaling = parts.analysis.get("scaling")
     scaling_ts = scaling.picks(data.temperatures) if scaling is not None else []

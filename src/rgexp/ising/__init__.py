@@ -46,7 +46,12 @@ from rgexp.ising.sampler import (
     simulate_ising2d,
 )
 
+from rgexp.ising.long_range_fss import critical_point, exact_delta_sigma, scaling_dimensions
+
 __all__ = [
+    "critical_point",
+    "scaling_dimensions",
+    "exact_delta_sigma",
     "IsingData",
     "Ising2DSampler",
     "sample_ising2d",
