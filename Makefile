@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: setup run test test-all bench ui clean
+.PHONY: setup run test test-all bench ui clean report
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -31,6 +31,9 @@ test-all: setup
 bench: setup
 	$(BIN)/python benchmarks/bench_ising2d.py
 	$(BIN)/python benchmarks/bench_rbm.py
+
+report: setup
+	$(BIN)/python -m rgexp.report $(ARGS)
 
 ui: setup
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db --host 127.0.0.1 --port 5000

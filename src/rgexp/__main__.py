@@ -7,6 +7,7 @@ parser rejects overrides on both sides of the flag (upstream issue #3053).
 from __future__ import annotations
 
 import hashlib
+import re
 import sys
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from rgexp.errors import ConfigError, Interrupted
+from rgexp.errors import ConfigError, Interrupted, StorageError
 
 CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 MULTIRUN_FLAGS = ("-m", "--multirun")
@@ -34,20 +35,47 @@ _OTHER_FLAGS = ("-c", "--cfg", "-p", "--package", "-i", "--info", "-cn", "--conf
                 "--hydra-help", "--run", "-r", "--shell-completion", "-sc")
 
 
-def _one_line(err: Exception, overrides: list[str]) -> str:
+def _one_line(err: Exception, overrides: list[str], parsed: list | None = None) -> str:
     """Hydra's multi-line composition errors as one line naming the key and what is allowed."""
     text = str(err)
     lines = [l.strip() for l in text.splitlines() if l.strip()]
-    if lines[0].startswith("Could not override") and "To append" in text:
+    if lines and lines[0].startswith("Could not override") and "To append" in text:
         key = lines[0].split("'")[1]
         parent = key.rsplit(".", 1)[0] if "." in key else ""
         allowed = _keys_of(parent, [o for o in overrides if not o.startswith(key + "=")])
-        return f"unknown key '{key}'; allowed: {allowed}"
-    if text.startswith("In 'config': Could not find") or "Could not load" in text:
-        group = lines[0].split("'")[3].split("/")[0] if lines[0].count("'") >= 4 else ""
-        options = sorted(p.stem for p in (Path(CONFIG_DIR) / group).glob("*.yaml")) if group else []
+        return f"unknown key '{key}'; allowed: {allowed or '(none)'}"
+    if "Could not find" in text or "Could not load" in text:
+        head = lines[0].split(": ", 1)[-1] if lines[0].startswith("In '") else lines[0]
+        group = head.split("'")[1].rsplit("/", 1)[0] if head.count("'") >= 2 else ""
+        options = _available_options(lines) or (
+            sorted(p.stem for p in (Path(CONFIG_DIR) / group).glob("*.yaml")) if group else [])
         return f"{lines[0]}; allowed {group}: {', '.join(options)}" if options else lines[0]
+    if lines and lines[0].startswith("Error merging override"):
+        override = lines[0].removeprefix("Error merging override").strip()
+        cause = err.__cause__ or err.__context__
+        detail = str(cause).splitlines()[0] if cause is not None and str(cause) else "cannot be merged"
+        return f"{override}: {detail}"
+    if text.startswith("Config group override must be"):
+        bad = [o for o in parsed or [] if not o.is_sweep_override() and not isinstance(o.value(), (str, list))
+               and (Path(CONFIG_DIR) / o.key_or_group).is_dir()]
+        group = bad[0].key_or_group if bad else ""
+        options = sorted(p.stem for p in (Path(CONFIG_DIR) / group).glob("*.yaml")) if group else []
+        where = f"{bad[0].input_line}: " if bad else ""
+        return f"{where}{lines[0]}" + (f"; allowed {group}: {', '.join(options)}" if options else "")
     return "; ".join(lines[:2])
+
+
+def _available_options(lines: list[str]) -> list[str]:
+    """The option names Hydra lists after "Available options in 'group':" (up to the next header)."""
+    if not any(l.startswith("Available options in") for l in lines):
+        return []
+    start = next(i for i, l in enumerate(lines) if l.startswith("Available options in")) + 1
+    out = []
+    for line in lines[start:]:
+        if line.endswith(":") or "=" in line:  # "Config search path:", "provider=…"
+            break
+        out.append(line)
+    return out
 
 
 def _keys_of(node: str, overrides: list[str]) -> str:
@@ -55,13 +83,24 @@ def _keys_of(node: str, overrides: list[str]) -> str:
     from omegaconf import OmegaConf
 
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose("config", overrides=overrides)
+        cfg = compose("config", overrides=overrides, return_hydra_config=node.startswith("hydra"))
     sub = OmegaConf.select(cfg, node) if node else cfg
     return ", ".join(k for k in sub.keys() if not str(k).startswith("_")) if sub is not None else "?"
 
 
+def _parse_error(override: str, err: Exception) -> str:
+    """One line for an override the grammar rejects, naming it."""
+    lines = [l.strip() for l in str(err).splitlines() if l.strip() and not l.startswith("See https")]
+    detail = next((l for l in lines if not l.startswith("Error parsing override")), "cannot be parsed")
+    detail = re.sub(r"expecting \{[^}]*\}", "expecting a value", detail)
+    return f"malformed override '{override}': {detail} (the form is key=value, group=option, +key=value or ~key)"
+
+
 def preflight(argv: list[str]) -> str | None:
-    """Compose the config once with the non-sweep overrides; a composition error as one line."""
+    """Compose the config once with the non-sweep overrides; a composition error as one line.
+
+    Hydra's own groups (``hydra/launcher=…``, ``hydra.launcher.n_jobs=…``) are composed too, so a
+    bad launcher choice fails here, in one line, before any job starts."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -70,19 +109,38 @@ def preflight(argv: list[str]) -> str | None:
     if any(a in _OTHER_FLAGS or a.split("=")[0] in _OTHER_FLAGS for a in args):
         return None
     overrides = [a for a in args if a not in MULTIRUN_FLAGS]
-    try:
-        parsed = OverridesParser.create().parse_overrides(overrides)
-    except Exception as err:  # a malformed override
-        return "malformed override: " + str(err).splitlines()[0]
-    plain = [o.input_line for o in parsed if not o.is_sweep_override() and not o.key_or_group.startswith("hydra")]
-    try:
-        with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-            compose("config", overrides=plain)
-    except Exception as err:
-        GlobalHydra.instance().clear()
-        return _one_line(err, plain)
-    GlobalHydra.instance().clear()
+    parser = OverridesParser.create()
+    parsed = []
+    for item in overrides:
+        try:
+            parsed.extend(parser.parse_overrides([item]))
+        except Exception as err:  # the grammar's errors come as several exception types
+            return _parse_error(item, err)
+    plain = [o.input_line for o in parsed if not o.is_sweep_override()]
+    for trial in [plain, *_sweep_trials(parsed, plain)]:
+        try:
+            with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+                compose("config", overrides=trial, return_hydra_config=True)
+        except Exception as err:
+            return _one_line(err, trial, parsed)
+        finally:
+            GlobalHydra.instance().clear()
     return None
+
+
+def _sweep_trials(parsed: list, plain: list[str]) -> list[list[str]]:
+    """Override lists that put each sweep value in once: every value of a group sweep (an option
+    may not exist), the first of any other sweep (only its key can be wrong at composition)."""
+    trials = []
+    for o in (o for o in parsed if o.is_sweep_override()):
+        try:
+            values = list(o.sweep_string_iterator())
+        except Exception:  # glob(...) sweeps need Hydra's config loader: left to Hydra
+            continue
+        is_group = "." not in o.key_or_group and (Path(CONFIG_DIR) / o.key_or_group).is_dir()
+        for value in values if is_group or o.key_or_group.startswith("hydra/") else values[:1]:
+            trials.append([*plain, f"{o.get_key_element()}={value}"])
+    return trials
 
 
 def hydra_tags() -> tuple[dict[str, str], list[str]]:
@@ -112,6 +170,11 @@ def _task(cfg: DictConfig) -> None:
         run_id = getattr(err, "run_id", "<run_id>")
         print(f"rgexp: interrupted ({err}); resume with: python -m rgexp resume={run_id}", file=sys.stderr)
         sys.exit(130)
+    except StorageError as err:  # the run (if one was started) has been marked FAILED
+        run_id = getattr(err, "run_id", None)
+        hint = f"; once it is writable, resume with: python -m rgexp resume={run_id}" if run_id else ""
+        print(f"rgexp: error: {err}{hint}", file=sys.stderr)
+        sys.exit(1)
     print(f"rgexp: run {result['run_id']} {result['status']}")
 
 

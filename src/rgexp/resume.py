@@ -51,7 +51,10 @@ def prepare(cfg: DictConfig, overrides: list[str] | None) -> tuple[DictConfig, d
     tracker = instantiate_node(cfg.tracking, "tracking")
     if not tracker.run_exists(run_id):
         raise ConfigError(f"resume={run_id}: no such run in the tracking store {tracker.uri}")
-    logged = OmegaConf.create(tracker.logged_config(run_id))
+    try:
+        logged = OmegaConf.create(tracker.logged_config(run_id))
+    except FileNotFoundError as err:
+        raise ConfigError(f"resume={run_id}: {err}; it was not started by rgexp") from None
     changed = changed_keys(cfg, logged, overrides)
     if changed:
         detail = ", ".join(
@@ -62,8 +65,26 @@ def prepare(cfg: DictConfig, overrides: list[str] | None) -> tuple[DictConfig, d
         checkpoint = tracker.load_checkpoint(run_id)
     except (FileNotFoundError, ValueError) as err:
         raise ConfigError(f"resume={run_id}: {err}".splitlines()[0]) from None
+    _check_checkpoint(run_id, checkpoint, logged)
     merged = OmegaConf.merge(logged, {k: cfg[k] for k in HARMLESS if k in cfg and k != "hydra"})
     missing = [g for g in GROUPS if g not in merged]
     if missing:
         raise ConfigError(f"resume={run_id}: the logged config lacks groups {missing}")
     return merged, checkpoint
+
+
+def _check_checkpoint(run_id: str, checkpoint: Any, logged: DictConfig) -> None:
+    """A loadable file is not enough: it must be an rgexp checkpoint made with this run's config
+    (a checkpoint copied over from another run would otherwise resume into the wrong numbers)."""
+    if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("trainer"), dict) \
+            or not isinstance(checkpoint.get("config"), str):
+        raise ConfigError(f"resume={run_id}: the checkpoint is not an rgexp training checkpoint "
+                          "(needs 'trainer' and 'config' entries)")
+    try:
+        saved = OmegaConf.create(checkpoint["config"])
+    except Exception:  # noqa: BLE001 — any YAML error means the same thing here
+        raise ConfigError(f"resume={run_id}: the checkpoint's config is not readable YAML") from None
+    differ = changed_keys(saved, logged, None)
+    if differ:
+        raise ConfigError(f"resume={run_id}: the checkpoint was made with another config than the run's "
+                          f"(differs in {', '.join(differ[:5])})")

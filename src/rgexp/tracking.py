@@ -4,6 +4,12 @@ One Hydra job is one MLflow run. The default store is embedded (no server): SQLi
 ``<root>/mlflow.db`` with artifacts under ``<root>/``. Runs are driven through an explicit
 ``MlflowClient`` (no fluent global state), metrics are buffered and written in batches, and
 checkpoints are written atomically (write, then rename) into the run's artifacts.
+
+Failure is harmless: a write to the artifact location that fails (read-only, full, a file where a
+directory should be) raises :class:`~rgexp.errors.StorageError` naming the file, the place and the
+reason, and leaves the file it was replacing as it was; an artifact location that cannot be
+written is refused before a run is created. A new SQLite store is created under a file lock (and
+once per sweep by :class:`SweepSetup`): parallel first writes race in MLflow's schema setup.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from mlflow.tracking import MlflowClient
 
 import rgexp
 from rgexp.config import flat_items
+from rgexp.errors import StorageError
 
 __all__ = ["MLflowTracker", "TrackedRun", "SweepSetup", "flatten", "git_state"]
 
@@ -60,6 +67,21 @@ def _local_path(uri: str) -> Path | None:
     return None
 
 
+def _reason(err: BaseException) -> str:
+    """The OS's reason for a failed write, one line (``Permission denied``, ``No space left …``)."""
+    if isinstance(err, OSError) and err.strerror:
+        return f"{err.strerror} [errno {err.errno}]"
+    return str(err).splitlines()[0] if str(err) else type(err).__name__
+
+
+def _probe_writable(directory: Path) -> None:
+    """Create ``directory`` and a file in it, then remove the file; OSError if either fails."""
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=".rgexp-probe.", dir=directory)
+    os.close(fd)
+    os.unlink(name)
+
+
 class MLflowTracker:
     """Config group ``tracking``: where runs go.
 
@@ -87,14 +109,26 @@ class MLflowTracker:
     def is_local_store(self) -> bool:
         return self.uri.startswith("sqlite:")
 
+    def store_exists(self) -> bool:
+        """False only for a SQLite store whose file is missing (opening it would create it)."""
+        if not self.uri.startswith("sqlite:///"):
+            return True
+        path = self.uri[len("sqlite:///"):].split("?", 1)[0]
+        return path == ":memory:" or Path(path).exists()
+
     @contextlib.contextmanager
     def _store_lock(self):
         """Serialise store creation: concurrent first writes to a new SQLite store race."""
         if not self.is_local_store:
             yield
             return
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".rgexp.lock", "w") as fh:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fh = open(self.root / ".rgexp.lock", "w")
+        except OSError as err:
+            why = "it exists and is not a directory" if self.root.exists() and not self.root.is_dir() else _reason(err)
+            raise StorageError(f"tracking.root={self.root}: cannot create the store there: {why}") from None
+        with fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
                 yield
@@ -111,11 +145,30 @@ class MLflowTracker:
             if self.is_local_store:
                 slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", self.experiment)
                 location = (self.root / "artifacts" / slug).as_uri()
-            return self.client.create_experiment(self.experiment, artifact_location=location)
+            try:
+                return self.client.create_experiment(self.experiment, artifact_location=location)
+            except mlflow.exceptions.MlflowException as err:
+                # A tracking server is not covered by the file lock: another job may have won.
+                if err.error_code != "RESOURCE_ALREADY_EXISTS":
+                    raise
+                return self.client.get_experiment_by_name(self.experiment).experiment_id
+
+    def _check_artifact_location(self, exp_id: str) -> None:
+        """Refuse, before any run exists, an artifact location on this machine that cannot be written."""
+        where = _local_path(self.client.get_experiment(exp_id).artifact_location)
+        if where is None:
+            return
+        try:
+            _probe_writable(where)
+        except OSError as err:
+            raise StorageError(
+                f"tracking.root: cannot write artifacts of experiment '{self.experiment}' under {where}: {_reason(err)}"
+            ) from None
 
     def start(self, run_name: str, config_yaml: str, params: dict[str, str], tags: dict[str, str]) -> "TrackedRun":
         """A new RUNNING run with params, tags and the full resolved config as ``config.yaml``."""
         exp_id = self.setup()
+        self._check_artifact_location(exp_id)
         all_tags = {"rgexp_version": rgexp.__version__, **git_state(Path(__file__).parent), **tags}
         run = self.client.create_run(exp_id, run_name=run_name, tags=all_tags)
         tracked = TrackedRun(self.client, run.info.run_id)
@@ -124,11 +177,16 @@ class MLflowTracker:
         return tracked
 
     def reopen(self, run_id: str) -> "TrackedRun":
-        """Reopen an existing run as RUNNING (resume)."""
+        """Reopen an existing run as RUNNING (resume); metrics it already holds are not logged again."""
         self.client.update_run(run_id, status="RUNNING")
-        return TrackedRun(self.client, run_id)
+        tracked = TrackedRun(self.client, run_id)
+        tracked.skip_logged()
+        return tracked
 
     def run_exists(self, run_id: str) -> bool:
+        """Whether the store holds ``run_id`` (never creates a missing SQLite store)."""
+        if not self.store_exists():
+            return False
         try:
             self.client.get_run(run_id)
             return True
@@ -136,9 +194,12 @@ class MLflowTracker:
             return False
 
     def logged_config(self, run_id: str) -> str:
-        """The ``config.yaml`` a run was started with."""
+        """The ``config.yaml`` a run was started with (FileNotFoundError if it has none)."""
         with tempfile.TemporaryDirectory() as tmp:
-            path = self.client.download_artifacts(run_id, "config.yaml", tmp)
+            try:
+                path = self.client.download_artifacts(run_id, "config.yaml", tmp)
+            except (mlflow.exceptions.MlflowException, OSError) as err:
+                raise FileNotFoundError(f"run {run_id} has no config.yaml artifact") from err
             return Path(path).read_text()
 
     def load_checkpoint(self, run_id: str) -> dict:
@@ -161,8 +222,9 @@ class TrackedRun:
         self.client = client
         self.run_id = run_id
         self._metrics: list[Metric] = []
-        info = client.get_run(run_id).info
-        self.artifact_dir = _local_path(info.artifact_uri)
+        self._logged: set[tuple[str, int]] = set()
+        self.artifact_uri = client.get_run(run_id).info.artifact_uri
+        self.artifact_dir = _local_path(self.artifact_uri)
 
     def log_params(self, params: dict[str, str]) -> None:
         items = [Param(k[:250], v[:PARAM_MAX]) for k, v in params.items()]
@@ -172,25 +234,57 @@ class TrackedRun:
     def set_tags(self, tags: dict[str, str]) -> None:
         self.client.log_batch(self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
 
+    def skip_logged(self) -> None:
+        """From now on drop every (metric, step) the run already holds.
+
+        A resumed run redoes the work after its last checkpoint, and the metrics of that stretch
+        may already have been written (the process died between flushing them and writing the
+        checkpoint). Recomputed values are the same numbers, so the first write stands and a
+        resumed run logs no step twice."""
+        run = self.client.get_run(self.run_id)
+        self._logged = {(key, m.step) for key in run.data.metrics
+                        for m in self.client.get_metric_history(self.run_id, key)}
+
     def log_metrics(self, metrics: dict[str, float], step: int = 0) -> None:
         """Buffer metrics; they are written by :meth:`flush` (one SQLite write per batch)."""
-        now = int(time.time() * 1000)
-        self._metrics.extend(Metric(k, float(v), now, int(step)) for k, v in metrics.items())
+        now, step = int(time.time() * 1000), int(step)
+        self._metrics.extend(Metric(k, float(v), now, step) for k, v in metrics.items()
+                             if (k, step) not in self._logged)
 
     def flush(self) -> None:
-        for i in range(0, len(self._metrics), 1000):
-            self.client.log_batch(self.run_id, metrics=self._metrics[i : i + 1000])
-        self._metrics.clear()
+        """Write the buffered metrics, 1,000 per call (MLflow's batch limit).
+
+        A chunk leaves the buffer only once written, so a failed flush retried later writes
+        nothing twice."""
+        while self._metrics:
+            self.client.log_batch(self.run_id, metrics=self._metrics[:1000])
+            del self._metrics[:1000]
+
+    @contextlib.contextmanager
+    def _writing(self, path: str):
+        """A failed artifact write as one StorageError naming the file, the place and the reason."""
+        try:
+            yield
+        except (OSError, mlflow.exceptions.MlflowException) as err:
+            where = self.artifact_dir if self.artifact_dir is not None else self.artifact_uri
+            failure = StorageError(
+                f"cannot write {path} of run {self.run_id} under {where}: {_reason(err)} "
+                f"(the previous {Path(path).name}, if any, is unchanged)"
+            )
+            failure.run_id = self.run_id  # the CLI prints the resume command
+            raise failure from err
 
     def log_text(self, text: str, path: str) -> None:
-        self.client.log_text(self.run_id, text, path)
+        with self._writing(path):
+            self.client.log_text(self.run_id, text, path)
 
     def log_figure(self, fig, path: str) -> None:
         """Save a matplotlib figure as an artifact and close it (the run takes ownership)."""
         import matplotlib.pyplot as plt
 
         try:
-            self.client.log_figure(self.run_id, fig, path)
+            with self._writing(path):
+                self.client.log_figure(self.run_id, fig, path)
         finally:
             plt.close(fig)
 
@@ -209,20 +303,28 @@ class TrackedRun:
         self._write_bytes(buf.getvalue(), path)
 
     def _write_bytes(self, data: bytes, path: str) -> None:
-        if self.artifact_dir is not None:
+        """Write ``data`` as artifact ``path``: on a local location into a temporary file that is
+        fsynced and renamed over the old one (a crash or a full disk leaves the old file whole)."""
+        with self._writing(path):
+            if self.artifact_dir is None:
+                with tempfile.TemporaryDirectory() as tmp:
+                    local = Path(tmp) / Path(path).name
+                    local.write_bytes(data)
+                    self.client.log_artifact(self.run_id, str(local), str(Path(path).parent or ""))
+                return
             final = self.artifact_dir / path
-            final.parent.mkdir(parents=True, exist_ok=True)
             tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
-            with open(tmp, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, final)
-            return
-        with tempfile.TemporaryDirectory() as tmp:
-            local = Path(tmp) / Path(path).name
-            local.write_bytes(data)
-            self.client.log_artifact(self.run_id, str(local), str(Path(path).parent or ""))
+            try:
+                final.parent.mkdir(parents=True, exist_ok=True)
+                with open(tmp, "wb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(tmp, final)
+            except OSError:
+                with contextlib.suppress(OSError):  # a partial temporary file must not linger
+                    tmp.unlink()
+                raise
 
     def end(self, status: str) -> None:
         """Flush and mark the run FINISHED, FAILED or KILLED."""
@@ -245,3 +347,155 @@ class SweepSetup(Callback):
         from hydra.utils import instantiate
 
         instantiate(config.tracking).setup()
+
+
+# ================================================================================================
+# Reading runs back, and logging the comparison report (used by rgexp.report)
+#
+# Runs come out as plain ``RunRecord``s: no MLflow object leaves this module. A report is logged as
+# the artifacts (``report/…``) of a dedicated run tagged ``rgexp_report=1`` in the experiment of the
+# runs it reports on; ``read_runs`` always skips such runs, so a report never reports on a report.
+# (Imports are here, not at the top, because this section is appended by a different owner.)
+# ================================================================================================
+
+from collections.abc import Callable  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+
+REPORT_TAG = "rgexp_report"
+_TAG_MAX = 5000  # MLflow tag values are capped (8,000 characters in 3.x); stay well below
+__all__ += ["REPORT_TAG", "RunRecord", "read_runs", "log_report"]
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run as plain data.
+
+    final:   the latest value of every metric (MLflow's rule: largest step, then newest);
+    history: for the metrics asked for, ``[(step, value), …]`` sorted by step, one value per step
+             (the newest when a step was logged twice, e.g. across a resume).
+    """
+
+    run_id: str
+    run_name: str
+    experiment: str
+    status: str
+    params: dict[str, str]
+    tags: dict[str, str]
+    final: dict[str, float]
+    history: dict[str, list[tuple[int, float]]]
+
+
+def _sqlite_path(uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URI (None for other stores)."""
+    prefix = "sqlite:///"
+    return Path(uri[len(prefix):]) if uri.startswith(prefix) else None
+
+
+def _require_store(tracker: MLflowTracker) -> None:
+    """Refuse a local store that does not exist: opening it would silently create an empty one."""
+    path = _sqlite_path(tracker.uri)
+    if path is not None and not path.exists():
+        raise LookupError(f"no MLflow store at {path}; set tracking.root or tracking.uri")
+
+
+def _experiment_id(tracker: MLflowTracker, name: str) -> str:
+    exp = tracker.client.get_experiment_by_name(name)
+    if exp is None:
+        known = sorted(e.name for e in tracker.client.search_experiments())
+        raise LookupError(f"no MLflow experiment '{name}' in {tracker.uri}; allowed: {', '.join(known) or '(none)'}")
+    return exp.experiment_id
+
+
+def _read_history(client: MlflowClient, run_id: str, key: str) -> list[tuple[int, float]]:
+    newest: dict[int, tuple[int, float]] = {}
+    for m in client.get_metric_history(run_id, key):
+        if m.step not in newest or m.timestamp >= newest[m.step][0]:
+            newest[m.step] = (m.timestamp, m.value)
+    return [(step, newest[step][1]) for step in sorted(newest)]
+
+
+def _to_record(client: MlflowClient, run, experiment: str, history: Callable[[str], bool]) -> RunRecord:
+    final = {k: float(v) for k, v in run.data.metrics.items()}
+    return RunRecord(
+        run_id=run.info.run_id, run_name=run.info.run_name or run.info.run_id, experiment=experiment,
+        status=run.info.status, params=dict(run.data.params), tags=dict(run.data.tags), final=final,
+        history={k: _read_history(client, run.info.run_id, k) for k in sorted(final) if history(k)},
+    )
+
+
+def _tags_match(tags: dict[str, str], wanted: dict[str, str]) -> bool:
+    return all(tags.get(k) == v for k, v in wanted.items())
+
+
+def read_runs(
+    tracker: MLflowTracker,
+    *,
+    sweep_id: str | None = None,
+    tags: dict[str, str] | None = None,
+    run_ids: list[str] | None = None,
+    history: Callable[[str], bool] = lambda name: True,
+) -> list[RunRecord]:
+    """Runs of ``tracker.experiment`` (or exactly ``run_ids``, in any experiment), oldest first.
+
+    ``sweep_id`` and ``tags`` narrow the selection (all must match); ``history(name)`` says which
+    metrics get their full step history read (one query each), the others only their final value.
+    Report runs (tag ``rgexp_report=1``) are never returned; runs of every status are (the caller
+    decides what to do with unfinished ones). Raises LookupError with a one-line message for a
+    missing store, experiment or run id, or a store that cannot be read (e.g. no server).
+    """
+    _require_store(tracker)
+    wanted = dict(tags or {}) | ({"sweep_id": sweep_id} if sweep_id else {})
+    try:
+        runs = _fetch_runs(tracker, run_ids)
+        names: dict[str, str] = {}
+        records = []
+        for run in sorted(runs, key=lambda r: (r.info.start_time or 0, r.info.run_id)):
+            if run.data.tags.get(REPORT_TAG) == "1" or not _tags_match(run.data.tags, wanted):
+                continue
+            exp_id = run.info.experiment_id
+            if exp_id not in names:
+                names[exp_id] = tracker.client.get_experiment(exp_id).name
+            records.append(_to_record(tracker.client, run, names[exp_id], history))
+    except mlflow.exceptions.MlflowException as err:
+        raise LookupError(f"cannot read runs from {tracker.uri}: {str(err).splitlines()[0]}") from None
+    return records
+
+
+def _fetch_runs(tracker: MLflowTracker, run_ids: list[str] | None) -> list:
+    """The MLflow runs: exactly ``run_ids``, else every run of ``tracker.experiment``."""
+    client = tracker.client
+    if run_ids:
+        runs = []
+        for run_id in run_ids:
+            try:
+                runs.append(client.get_run(run_id))
+            except mlflow.exceptions.MlflowException:
+                raise LookupError(f"runs: no run '{run_id}' in {tracker.uri}") from None
+        return runs
+    exp_id = _experiment_id(tracker, tracker.experiment)
+    runs, token = [], None
+    while True:  # tags are matched by the caller, not in a filter string: values may hold any character
+        page = client.search_runs([exp_id], max_results=1000, page_token=token)
+        runs.extend(page)
+        token = page.token
+        if not token:
+            return runs
+
+
+def log_report(tracker: MLflowTracker, experiment: str, directory: Path, tags: dict[str, str]) -> str:
+    """Log every file under ``directory`` as artifacts ``report/…`` of a new run in ``experiment``.
+
+    The run is tagged ``rgexp_report=1`` (so readers skip it) plus ``tags`` (values truncated to
+    MLflow's limit) and ends FINISHED, or FAILED if the upload fails. Returns its run id.
+    """
+    exp_id = tracker.setup() if experiment == tracker.experiment else _experiment_id(tracker, experiment)
+    all_tags = {REPORT_TAG: "1", "rgexp_version": rgexp.__version__, **git_state(Path(__file__).parent),
+                **{k: str(v)[:_TAG_MAX] for k, v in tags.items()}}
+    run = tracker.client.create_run(exp_id, run_name=f"report-{time.strftime('%Y%m%d-%H%M%S')}", tags=all_tags)
+    status = "FAILED"
+    try:
+        tracker.client.log_artifacts(run.info.run_id, str(directory), "report")
+        status = "FINISHED"
+    finally:
+        tracker.client.set_terminated(run.info.run_id, status=status)
+    return run.info.run_id

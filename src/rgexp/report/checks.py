@@ -1,0 +1,164 @@
+"""Every reference and claim of :mod:`rgexp.report.references`, checked on every group of runs.
+
+Value references are checked at each run's last step (the end of the flow, the last RG step or
+layer); trend claims compare the first and the last step of every curve, run by run. The rules
+are in :mod:`rgexp.report.intervals`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from rgexp.report.collect import Group, final_point, point_at, stage_last_step, steps_of, value_at
+from rgexp.report.intervals import (INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Point, Summary, format_pm,
+                                    sign_of, summarize, verdict_value)
+from rgexp.report.names import split_start
+from rgexp.report.references import Reference, Trend, reference_for, trends_for
+
+__all__ = ["Check", "reference_value", "value_checks", "trend_checks"]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One row of the verdict table."""
+
+    claim: str
+    source: str
+    group: str
+    metric: str
+    estimate: str  # mean ± std (n) of what is tested
+    interval: str
+    reference: str
+    verdict: str
+    reason: str
+
+
+def _interval(s: Summary | None) -> str:
+    return "—" if s is None else f"[{s.low:.4g}, {s.high:.4g}]"
+
+
+def _estimate(s: Summary | None) -> str:
+    return "—" if s is None else f"{format_pm(s.mean, s.std)} (n={s.n})"
+
+
+def reference_value(ref: Reference, group: Group, metric: str) -> float | None:
+    """The reference for ``metric`` in ``group``: from the params, or the mean over runs of the
+    reference metric at the last step of the metric's stage."""
+    if ref.reference_metric is None:
+        return ref.value(group.runs[0].params)
+    exact = []
+    for run in group.runs:
+        name = ref.reference_metric(metric, run.final.keys())
+        x = value_at(run, name, stage_last_step(run, metric)) if name is not None else None
+        if x is not None and math.isfinite(x):
+            exact.append(x)
+    return float(np.mean(exact)) if exact else None
+
+
+def value_checks(group: Group, metrics: list[str], level: float, min_runs: int) -> list[Check]:
+    """One row per metric of ``group`` that has a reference (metrics no run of the group logged are
+    not rows: they belong to another model or stage)."""
+    names = {m for r in group.runs for m in r.final}
+    rows = []
+    for metric in (m for m in metrics if m in names):
+        ref = reference_for(metric, group.runs[0].params, names)
+        r = reference_value(ref, group, metric) if ref is not None else None
+        if r is None:
+            continue
+        s = summarize([p for run in group.runs if (p := final_point(run, metric)) is not None], level)
+        verdict, reason = verdict_value(s, r, ref.tolerance(r), ref.expect, min_runs)
+        sign = "=" if ref.expect == "equal" else "≠"
+        rows.append(Check(ref.claim, ref.source, group.label, metric, _estimate(s), _interval(s),
+                          f"{sign} {r:.4g} ({ref.label}; τ = {ref.tolerance(r):.3g})", verdict, reason))
+    return rows
+
+
+def _measure(trend: Trend, target: float | None, p: Point) -> tuple[float, float]:
+    """(value, standard error) of the quantity whose change the trend is about."""
+    err = max(p.err_lo, p.err_hi)
+    if trend.direction in ("toward", "away"):
+        return abs(p.value - target), err
+    return p.value, err
+
+
+def _change(trend: Trend, target: float | None, run, metric: str) -> Point | None:
+    """Last step minus first step of one run's curve (None with fewer than two steps)."""
+    steps = steps_of(run, metric)
+    if len(steps) < 2:
+        return None
+    first, last = point_at(run, metric, steps[0]), point_at(run, metric, steps[-1])
+    (v0, e0), (v1, e1) = _measure(trend, target, first), _measure(trend, target, last)
+    e = math.hypot(e0, e1)
+    return Point(v1 - v0, e, e)
+
+
+def _curves(trend: Trend, metrics: list[str], target: float | None) -> dict[str, str]:
+    """Matching metric -> curve label, without starts at the target (they cannot approach it)."""
+    curves = {}
+    for metric in metrics:
+        m = re.fullmatch(trend.pattern, metric)
+        if not m:
+            continue
+        start = m.groupdict().get("start")
+        if start is not None and target and abs(float(start) - target) <= 0.01 * abs(target):
+            continue
+        curves[metric] = f"T{start}" if start is not None else split_start(metric)[0]
+    return curves
+
+
+_WANTED = {"toward": -1, "down": -1, "away": 1, "up": 1}
+_WORDS = {"toward": "Δ|x − {t}| < 0", "away": "Δ|x − {t}| > 0", "down": "Δx < 0", "up": "Δx > 0"}
+
+
+def trend_checks(group: Group, metrics: list[str], level: float, min_runs: int) -> list[Check]:
+    """One row per trend claim that applies to ``group``'s model."""
+    rows = []
+    for trend in trends_for(group.runs[0].params):
+        target = trend.target(group.runs[0].params) if trend.target is not None else None
+        curves = _curves(trend, metrics, target)
+        results = {}
+        for metric, label in curves.items():
+            changes = [p for run in group.runs if (p := _change(trend, target, run, metric)) is not None]
+            results[label] = (metric, summarize(changes, level))
+        verdict, reason = _trend_verdict(trend, target, results, min_runs)
+        estimate = "; ".join(f"{k}: {_estimate(s)}" for k, (_, s) in results.items()) or "—"
+        interval = "; ".join(f"{k}: {_interval(s)}" for k, (_, s) in results.items()) or "—"
+        ref = _WORDS[trend.direction].format(t=f"{target:.4g}" if target is not None else "")
+        pattern = _display(trend.pattern)
+        rows.append(Check(trend.claim, trend.source, group.label, f"{pattern} (last − first step)", estimate,
+                          interval, ref, verdict, reason))
+    return rows
+
+
+def _display(pattern: str) -> str:
+    """``flow/temperature/T(?P<start>…)`` -> ``flow/temperature/T*``; an optional ``(/T…)?`` too."""
+    pattern = re.sub(r"\(/T\(\?P<start>[^)]*\)\)\?", "/T*", pattern)
+    return re.sub(r"\(\?P<start>[^)]*\)", "*", pattern)
+
+
+def _trend_verdict(trend: Trend, target: float | None, results: dict, min_runs: int) -> tuple[str, str]:
+    if not results:
+        return INCONCLUSIVE, "metric missing"
+    wanted = _WANTED[trend.direction]
+    one_step = [k for k, (_, s) in results.items() if s is None]
+    if one_step:
+        return INCONCLUSIVE, f"fewer than 2 steps logged at {', '.join(one_step)}"
+    few = [k for k, (_, s) in results.items() if s.n < min_runs]
+    if few:
+        return INCONCLUSIVE, f"fewer than min_runs={min_runs} runs at {', '.join(few)}"
+    signs = {k: sign_of(s) for k, (_, s) in results.items()}
+    against = [k for k, v in signs.items() if v == -wanted]
+    if against:
+        return NOT_REPRODUCED, f"opposite change at {', '.join(against)}"
+    undecided = [k for k, v in signs.items() if v == 0]
+    if undecided:
+        return INCONCLUSIVE, f"interval contains 0 at {', '.join(undecided)}"
+    if trend.both_sides:
+        starts = [float(k[1:]) for k in results if k.startswith("T")]
+        if not (any(s < target for s in starts) and any(s > target for s in starts)):
+            return INCONCLUSIVE, "starts on one side of the target only"
+    return REPRODUCED, f"claimed sign at {', '.join(results)}"

@@ -1,0 +1,167 @@
+"""From run records to numbers: groups of seeds, each run's value (with errors) at a step.
+
+Runs are grouped by their params, ignoring the seeds and the keys that cannot change results
+(``IGNORED``); a group is labelled by the params that differ between groups.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from scipy import stats
+
+from rgexp.report.intervals import Point
+from rgexp.report.names import companions_of
+from rgexp.tracking import RunRecord
+
+__all__ = ["IGNORED", "Group", "Series", "group_runs", "value_at", "point_at", "final_point", "last_step",
+           "stage_last_step", "steps_of", "series"]
+
+IGNORED_KEYS = {"seed", "data_seed", "progress", "device", "resume", "checkpoint_every"}
+IGNORED_PREFIXES = ("tracking.", "cache.", "hydra.")
+IGNORED = sorted(IGNORED_KEYS) + [p + "*" for p in IGNORED_PREFIXES]
+DEFAULT_CI_LEVEL = 0.9  # the level of the scaling fits' intervals unless the run says otherwise
+
+
+@dataclass
+class Group:
+    """Runs that differ only in seed; ``label`` names the params that set it apart from the others."""
+
+    label: str
+    key: tuple[tuple[str, str], ...]
+    runs: list[RunRecord] = field(default_factory=list)
+
+    @property
+    def params(self) -> dict[str, str]:
+        return dict(self.key)
+
+
+def _relevant(params: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((k, v) for k, v in params.items()
+                        if k not in IGNORED_KEYS and not k.startswith(IGNORED_PREFIXES)))
+
+
+def group_runs(records: list[RunRecord]) -> list[Group]:
+    """Groups in order of first appearance, labelled ``key=value, …`` by their differing params."""
+    groups: dict[tuple, Group] = {}
+    for record in records:
+        key = _relevant(record.params)
+        groups.setdefault(key, Group("", key)).runs.append(record)
+    result = list(groups.values())
+    if len(result) == 1:
+        result[0].label = "all runs"
+        return result
+    keys = sorted({k for g in result for k, _ in g.key})
+    # Compact labels name the keys with two or more values; a key that only some groups have (another
+    # model's, e.g. sampler.sigma) is named only if the compact labels would not tell groups apart.
+    compact = [k for k in keys if len({g.params[k] for g in result if k in g.params}) > 1]
+    full = [k for k in keys if len({g.params.get(k) for g in result}) > 1]
+    for differing in (compact, full):
+        for g in result:
+            g.label = ", ".join(f"{k}={_short(g.params[k])}" for k in differing if k in g.params) or "(defaults)"
+        if len({g.label for g in result}) == len(result):
+            break
+    return result
+
+
+def _short(value: str) -> str:
+    """A class path as its class name (``rgexp.ising.Ising2DSampler`` -> ``Ising2DSampler``)."""
+    return value.rsplit(".", 1)[-1] if value.startswith("rgexp.") else value
+
+
+def steps_of(run: RunRecord, metric: str) -> list[int]:
+    """The steps at which ``metric`` was logged (empty when its history was not read)."""
+    return [step for step, _ in run.history.get(metric, [])]
+
+
+def last_step(run: RunRecord, metric: str) -> int | None:
+    steps = steps_of(run, metric)
+    return steps[-1] if steps else None
+
+
+def value_at(run: RunRecord, metric: str, step: int | None = None) -> float | None:
+    """The value at ``step`` (None: the last one); None when not logged there."""
+    history = run.history.get(metric)
+    if history is None:
+        return run.final.get(metric) if step is None else None
+    if step is None:
+        return history[-1][1] if history else None
+    return next((v for s, v in history if s == step), None)
+
+
+def _ci_level(run: RunRecord, name: str | None, step: int | None) -> float:
+    """A logged interval's level: its ``_ci_level`` metric, else a unique ``*ci_level`` param."""
+    level = value_at(run, name, step) if name else None
+    if level is None:
+        levels = {v for k, v in run.params.items() if k.endswith("ci_level")}
+        level = float(levels.pop()) if len(levels) == 1 else DEFAULT_CI_LEVEL
+    return level
+
+
+def point_at(run: RunRecord, metric: str, step: int | None = None) -> Point | None:
+    """The run's value at ``step`` (None: its last step) with standard errors from its companions."""
+    if step is None:
+        step = last_step(run, metric)
+    value = value_at(run, metric, step)
+    if value is None:
+        return None
+    names = companions_of(metric, run.final.keys())
+    err = value_at(run, names["err"], step) if "err" in names else None
+    if err is not None:
+        return Point(value, abs(err), abs(err))
+    lo, hi = (value_at(run, names[k], step) if k in names else None for k in ("ci_low", "ci_high"))
+    if lo is None or hi is None:
+        return Point(value)
+    level = _ci_level(run, names.get("ci_level"), step)
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    return Point(value, max(value - lo, 0.0) / z, max(hi - value, 0.0) / z)
+
+
+def stage_last_step(run: RunRecord, metric: str) -> int | None:
+    """The last step of ``metric``'s stage in this run (``flow/…``: the longest flow), over every
+    metric of the stage whose history was read; None when there is none."""
+    prefix = metric.split("/", 1)[0] + "/"
+    lasts = [h[-1][0] for name, h in run.history.items() if name.startswith(prefix) and h]
+    return max(lasts) if lasts else None
+
+
+def final_point(run: RunRecord, metric: str) -> Point | None:
+    """The run's value at the last step of the metric's stage, so that a Δ fitted only at flow
+    length 0 is not taken for the end of the flow (None: not logged there). Metrics without a
+    read history (diagnostics) give their final value."""
+    if metric not in run.history:
+        return point_at(run, metric)
+    return point_at(run, metric, stage_last_step(run, metric))
+
+
+@dataclass(frozen=True)
+class Series:
+    """A curve over the runs of a group: at each step, mean, sample std (nan for one run) and n."""
+
+    steps: list[int]
+    mean: list[float]
+    std: list[float]
+    n: list[int]
+
+
+def series(group: Group, metric: str) -> Series | None:
+    """Mean ± std over runs at every step any run logged (None when no run has a history)."""
+    per_step: dict[int, list[float]] = {}
+    for run in group.runs:
+        for step, value in run.history.get(metric, []):
+            if math.isfinite(value):
+                per_step.setdefault(step, []).append(value)
+    if not per_step:
+        return None
+    steps = sorted(per_step)
+    values = [per_step[s] for s in steps]
+    return Series(steps, [float(sum(v) / len(v)) for v in values],
+                  [_std(v) for v in values], [len(v) for v in values])
+
+
+def _std(values: list[float]) -> float:
+    if len(values) < 2:
+        return math.nan
+    mean = sum(values) / len(values)
+    return math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
