@@ -11,6 +11,7 @@ lacks a param, a metric step, its checkpoint or its artifact. A step logged twic
 a file lock, metrics buffered and written with each checkpoint, atomic checkpoints).
 ``--mode naive`` is the control: a bare ``MlflowClient`` per worker on the fresh store, get-or-create
 of the experiment, one call per param and per metric — what the harness is built to avoid.
+``--mode naive-warm`` is the same on a store created beforehand: the cost of unbatched writes alone.
 ``--kill K`` SIGKILLs K workers (chosen with ``--seed``) at a random moment of their runs; afterwards
 their runs are finished the way ``python -m rgexp resume=<run_id>`` does it (reopen the run, load the
 last checkpoint with ``weights_only=True``, redo the steps after it) or started again when no
@@ -46,12 +47,13 @@ N_PARAMS, N_METRICS = 120, 6  # a smoke config flattens to ~110 params; train/* 
 
 
 def _classify(err: BaseException) -> str:
+    """The kind of a failed run's error: "database is locked", "schema race" or "other"."""
     text = f"{type(err).__name__}: {err}"
     if "database is locked" in text:
         return "database is locked"
     if any(s in text for s in ("duplicate column", "already exists", "no such table", "No such index", "alembic")):
-        return "schema race: " + text.splitlines()[0][:160]
-    return "other: " + text.splitlines()[0][:120]
+        return "schema race"
+    return "other"
 
 
 # ------------------------------------------------------------------------------------ one run
@@ -117,14 +119,14 @@ def _worker(root: str, mode: str, worker: int, n_runs: int, n_steps: int, every:
 
     import rgexp.tracking  # noqa: F401
 
-    run = _run_rgexp if mode == "rgexp" else _run_naive
-    barrier.wait()
+    run = _run_rgexp if mode == "rgexp" else _run_naive  # naive, naive-warm
+    barrier.wait(timeout=600)
     errors = []
     for i in range(n_runs):
         try:
             run(Path(root), f"w{worker}-r{i}", n_steps, every)
         except Exception as err:  # noqa: BLE001 — every failure is a figure of the benchmark
-            errors.append(_classify(err))
+            errors.append([_classify(err), f"{type(err).__name__}: {err}".splitlines()[0][:200]])
     Path(root, f"worker{worker}.json").write_text(json.dumps(errors))
 
 
@@ -174,10 +176,11 @@ def _audit(root: Path, keys: list[str], n_steps: int) -> dict[str, int]:
     import torch
     from mlflow.tracking import MlflowClient
 
-    if not (root / "mlflow.db").exists():
-        return {"lost": len(keys), "duplicate_steps": 0}
-    client = MlflowClient(f"sqlite:///{root / 'mlflow.db'}")
-    runs, lost, dup = _runs_by_key(root), 0, 0
+    try:
+        client = MlflowClient(f"sqlite:///{root / 'mlflow.db'}")
+        runs, lost, dup = _runs_by_key(root), 0, 0
+    except Exception:  # noqa: BLE001 — a store left half-migrated by the schema race
+        return {"lost": len(keys), "duplicate_steps": 0, "store_broken": True}
     for key in keys:
         run = runs.get(key)
         try:
@@ -228,13 +231,17 @@ def trial(mode: str, jobs: int, runs: int, n_steps: int, every: int, kill: int, 
     """One fresh store, ``jobs`` workers started together; figures of the trial."""
     ctx = mp.get_context("spawn")
     with tempfile.TemporaryDirectory(prefix="rgexp-bench-") as tmp:
-        root = Path(tmp) / "mlruns"  # does not exist yet: the workers create the store
+        root = Path(tmp) / "mlruns"  # does not exist yet: the workers create the store ...
+        if mode == "naive-warm":  # ... except here: made first, as SweepSetup does, to time the writes alone
+            from rgexp.tracking import MLflowTracker
+
+            MLflowTracker(root=str(root), experiment=EXPERIMENT).setup()
         barrier = ctx.Barrier(jobs + 1)
         procs = [ctx.Process(target=_worker, args=(str(root), mode, w, runs, n_steps, every, barrier))
                  for w in range(jobs)]
         for p in procs:
             p.start()
-        barrier.wait()
+        barrier.wait(timeout=600)  # a worker that died while importing breaks it instead of hanging
         t0 = time.perf_counter()
         killed: set[int] = set()
         for _ in range(kill):
@@ -242,13 +249,14 @@ def trial(mode: str, jobs: int, runs: int, n_steps: int, every: int, kill: int, 
         for p in procs:
             p.join()
         wall = time.perf_counter() - t0
-        errors: list[str] = []
+        crashed = [w for w, p in enumerate(procs) if p.exitcode != 0 and w not in killed]
+        errors: list[list[str]] = []  # [kind, first line] per failed run
         for w in range(jobs):
             f = root / f"worker{w}.json"
             errors += json.loads(f.read_text()) if f.exists() else []
         keys = [f"w{w}-r{i}" for w in range(jobs) for i in range(runs)]
         repaired = _finish_killed(root, keys, n_steps, every) if kill else {"resumed": 0, "restarted": 0}
-        return {"wall_s": wall, "errors": errors, **repaired, **_audit(root, keys, n_steps)}
+        return {"wall_s": wall, "errors": errors, "crashed": crashed, **repaired, **_audit(root, keys, n_steps)}
 
 
 # ------------------------------------------------------------------------------------- e2e
@@ -261,8 +269,8 @@ def e2e(jobs: int, kill: int, rng: random.Random) -> dict:
     """``jobs`` concurrent ``python -m rgexp`` runs on one fresh store, ``kill`` of them stopped."""
     from mlflow.tracking import MlflowClient
 
-    base = ["experiment=smoke", "progress=false", "model.train.epochs=60", "checkpoint_every=20",
-            "model.train.metrics_every=20", "analysis.thermometer=null", "analysis.receptive=null",
+    base = ["experiment=smoke", "progress=false", "model.train.epochs=1000", "checkpoint_every=50",
+            "model.train.metrics_every=100", "analysis.thermometer=null", "analysis.receptive=null",
             "analysis.scaling=null"]
     signals = [signal.SIGKILL, signal.SIGTERM, signal.SIGINT]
     with tempfile.TemporaryDirectory(prefix="rgexp-e2e-") as tmp:
@@ -271,6 +279,7 @@ def e2e(jobs: int, kill: int, rng: random.Random) -> dict:
         procs = {s: _cli([*base, f"seed={s}"], cwd) for s in range(jobs)}
         victims = dict(zip(rng.sample(range(jobs), kill), signals * jobs))
         outputs = _stop_when_checkpointed(procs, victims, cwd)
+        codes = sorted(p.returncode for p in procs.values())
         db = cwd / "mlruns" / "mlflow.db"
         client = MlflowClient(f"sqlite:///{db}")
         exp = client.get_experiment_by_name("smoke")
@@ -280,8 +289,10 @@ def e2e(jobs: int, kill: int, rng: random.Random) -> dict:
         wall = time.perf_counter() - t0
         runs = client.search_runs([exp.experiment_id])
         finished = {r.data.params["seed"] for r in runs if r.info.status == "FINISHED"}
-        return {"wall_s": wall, "runs": jobs, "faults": {signal.Signals(s).name: w for w, s in victims.items()},
-                "resumed": len(resumed), "lost": jobs - len(finished),
+        return {"wall_s": round(wall, 1), "jobs": jobs, "runs": len(runs),
+                "faults": {f"seed {w}": signal.Signals(s).name for w, s in victims.items()},
+                "exit_codes": codes, "resumed": len(resumed),
+                "resume_exit_codes": [p.returncode for p in resumed.values()], "lost": jobs - len(finished),
                 "locked": sum("database is locked" in o for o in outputs)}
 
 
@@ -289,14 +300,19 @@ def _stop_when_checkpointed(procs: dict, victims: dict, cwd: Path) -> list[str]:
     """Send each victim its signal once a checkpoint of its run exists; wait for all; stderr texts."""
     from mlflow.tracking import MlflowClient
 
-    pending = dict(victims)
+    pending, client, seeds = dict(victims), None, {}
     while pending and any(p.poll() is None for p in procs.values()):
-        time.sleep(0.2)
-        db = cwd / "mlruns" / "mlflow.db"
-        for path in cwd.glob("mlruns/artifacts/*/*/artifacts/checkpoints/last.pt") if db.exists() else []:
-            seed = MlflowClient(f"sqlite:///{db}").get_run(path.parents[2].name).data.params.get("seed")
-            if seed is not None and int(seed) in pending and procs[int(seed)].poll() is None:
-                procs[int(seed)].send_signal(pending.pop(int(seed)))
+        time.sleep(0.05)
+        paths = list(cwd.glob("mlruns/artifacts/*/*/artifacts/checkpoints/last.pt"))
+        if paths and client is None:  # a checkpoint: the store is complete, safe to open
+            client = MlflowClient(f"sqlite:///{cwd / 'mlruns' / 'mlflow.db'}")
+        for path in paths:
+            run_id = path.parents[2].name
+            if run_id not in seeds:
+                seeds[run_id] = int(client.get_run(run_id).data.params["seed"])
+            seed = seeds[run_id]
+            if seed in pending and procs[seed].poll() is None:
+                procs[seed].send_signal(pending.pop(seed))
     return [p.communicate()[1] for p in procs.values()]
 
 
@@ -308,7 +324,7 @@ def main() -> None:
     ap.add_argument("--every", type=int, default=10, help="steps between checkpoints")
     ap.add_argument("--trials", type=int, default=3, help="fresh stores per mode")
     ap.add_argument("--kill", type=int, default=0, help="workers to SIGKILL per trial")
-    ap.add_argument("--mode", choices=["rgexp", "naive", "both"], default="both")
+    ap.add_argument("--mode", choices=["rgexp", "naive", "naive-warm", "both"], default="both")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--e2e", action="store_true", help="real `python -m rgexp` jobs instead")
     ap.add_argument("--quick", action="store_true", help="1 trial of 4 jobs x 2 runs")
@@ -325,10 +341,14 @@ def main() -> None:
     for mode in modes:
         for t in range(a.trials):
             r = trial(mode, a.jobs, a.runs, a.steps, a.every, a.kill, rng)
-            kinds = {k: r["errors"].count(k) for k in sorted(set(r["errors"]))}
-            print(f"{mode:5s} trial {t}: runs {a.jobs * a.runs}, lost {r['lost']}, errors {kinds or 0}, "
+            kinds = {k: [e[0] for e in r["errors"]].count(k) for k in sorted({e[0] for e in r["errors"]})}
+            broken = " (store left unreadable)" if r.get("store_broken") else ""
+            broken += f", workers crashed {r['crashed']}" if r["crashed"] else ""
+            print(f"{mode} trial {t}: runs {a.jobs * a.runs}, lost {r['lost']}{broken}, errors {kinds or 0}, "
                   f"steps logged twice {r['duplicate_steps']}, resumed {r['resumed']}, restarted "
                   f"{r['restarted']}, wall {r['wall_s']:.1f} s", flush=True)
+            for kind in kinds:  # one example of each kind of failure
+                print(f"      e.g. {next(e[1] for e in r['errors'] if e[0] == kind)}")
 
 
 if __name__ == "__main__":

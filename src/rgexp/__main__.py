@@ -1,7 +1,10 @@
 """``python -m rgexp [overrides] [-m sweep overrides]``: Hydra wraps :func:`rgexp.pipeline.run`.
 
 The argv fix-up moves ``-m``/``--multirun`` in front of all overrides: hydra-core 1.3's argument
-parser rejects overrides on both sides of the flag (upstream issue #3053).
+parser rejects overrides on both sides of the flag (upstream issue #3053). Before Hydra starts,
+``preflight`` composes the config (Hydra's groups included) and turns composition errors into one
+line; for a sweep, ``check_sweep`` validates every job the way ``pipeline.run`` would. Errors exit
+2 (bad input), 1 (the artifact location cannot be written) or 130 (stopped by a signal).
 """
 
 from __future__ import annotations
@@ -143,6 +146,57 @@ def _sweep_trials(parsed: list, plain: list[str]) -> list[list[str]]:
     return trials
 
 
+MAX_SWEEP_CHECK = 512  # jobs validated up front; a larger sweep leaves each job to check itself
+
+
+def check_sweep(argv: list[str]) -> str | None:
+    """Validate every job of a ``-m`` sweep before any starts, with the checks ``pipeline.run`` makes
+    before creating a run, so that a bad value in job 7 is not found after jobs 0–6 have run (or,
+    with a parallel launcher, while they run). The first problem as one line, else None."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    args = argv[1:]
+    if not any(a in MULTIRUN_FLAGS for a in args) or any(a.split("=")[0] in _OTHER_FLAGS for a in args):
+        return None
+    parsed = OverridesParser.create().parse_overrides([a for a in args if a not in MULTIRUN_FLAGS])
+    swept = {o.key_or_group for o in parsed if o.is_sweep_override()}
+    try:
+        from hydra._internal.core_plugins.basic_sweeper import BasicSweeper  # Hydra's own expansion
+
+        jobs = [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
+    except Exception:  # noqa: BLE001 — glob() sweeps need Hydra's config loader: jobs check themselves
+        return None
+    for num, job in enumerate(jobs[:MAX_SWEEP_CHECK]):
+        task = [o for o in job if not o.lstrip("+~").startswith("hydra")]
+        try:
+            with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+                cfg = compose("config", overrides=task)
+            _validate_job(cfg, task)
+        except (ConfigError, StorageError) as err:
+            which = " ".join(o for o in job if o.split("=", 1)[0].lstrip("+~") in swept)
+            return f"sweep job #{num} ({which}): {err}"
+        finally:
+            GlobalHydra.instance().clear()
+    return None
+
+
+def _validate_job(cfg: DictConfig, overrides: list[str]) -> None:
+    """What ``pipeline.run`` checks before it creates a run; writes nothing."""
+    from rgexp import resume, stages
+    from rgexp.config import check_config
+    from rgexp.pipeline import build_parts, resolve_device
+    from rgexp.seeding import stage_streams
+
+    if cfg.get("resume"):
+        cfg, _ = resume.prepare(cfg, overrides)
+    settings = check_config(cfg)
+    parts = build_parts(cfg)
+    device = resolve_device(settings.device)
+    stages.build_model(cfg, parts.sampler.lattice_shape, stage_streams(settings.seed), device)
+
+
 def hydra_tags() -> tuple[dict[str, str], list[str]]:
     """MLflow tags from Hydra's runtime (overrides, sweep id, job number) and the task overrides."""
     hc = HydraConfig.get()
@@ -180,7 +234,7 @@ def _task(cfg: DictConfig) -> None:
 
 def main() -> None:
     sys.argv = fix_argv(sys.argv)
-    problem = preflight(sys.argv)
+    problem = preflight(sys.argv) or check_sweep(sys.argv)
     if problem is not None:
         print(f"rgexp: error: {problem}", file=sys.stderr)
         sys.exit(2)

@@ -193,7 +193,7 @@ def _check_data_sizes(resolved: dict[str, Any]) -> None:
     total = len(temps) * n
     extra = train.get("layer_overrides") or {}
     per_layer = extra.values() if isinstance(extra, dict) else extra
-    for where, hp in [("", train), *((f"layer_overrides.", {**train, **o}) for o in per_layer if o)]:
+    for where, hp in [("", train), *(("layer_overrides.", {**train, **o}) for o in per_layer if o)]:
         bs, hold = hp.get("batch_size"), hp.get("holdout_fraction", 0.0)
         if not isinstance(bs, int) or not isinstance(hold, (int, float)) or not 0 <= hold < 1:
             continue  # a wrong type or range is reported by the trainer's own check

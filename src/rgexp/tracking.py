@@ -102,32 +102,40 @@ class MLflowTracker:
     @property
     def client(self) -> MlflowClient:
         if self._client is None:
-            self._client = MlflowClient(tracking_uri=self.uri)
+            with self._store_lock():  # constructing a client opens the store, creating a new one
+                self._client = MlflowClient(tracking_uri=self.uri)
         return self._client
 
     @property
     def is_local_store(self) -> bool:
         return self.uri.startswith("sqlite:")
 
+    def _db_file(self) -> Path | None:
+        """The database file of a ``sqlite:///`` store (None for servers and in-memory stores)."""
+        path = self.uri[len("sqlite:///"):].split("?", 1)[0] if self.uri.startswith("sqlite:///") else ""
+        return Path(path) if path and path != ":memory:" else None
+
     def store_exists(self) -> bool:
         """False only for a SQLite store whose file is missing (opening it would create it)."""
-        if not self.uri.startswith("sqlite:///"):
-            return True
-        path = self.uri[len("sqlite:///"):].split("?", 1)[0]
-        return path == ":memory:" or Path(path).exists()
+        db = self._db_file()
+        return db is None or db.exists()
 
     @contextlib.contextmanager
     def _store_lock(self):
-        """Serialise store creation: concurrent first writes to a new SQLite store race."""
-        if not self.is_local_store:
+        """Serialise first use of a SQLite store: processes opening a new one at once race in
+        MLflow's schema setup. The lock file sits next to the database."""
+        db = self._db_file()
+        if db is None:
             yield
             return
+        where = db.parent
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            fh = open(self.root / ".rgexp.lock", "w")
+            where.mkdir(parents=True, exist_ok=True)
+            fh = open(where / ".rgexp.lock", "w")
         except OSError as err:
-            why = "it exists and is not a directory" if self.root.exists() and not self.root.is_dir() else _reason(err)
-            raise StorageError(f"tracking.root={self.root}: cannot create the store there: {why}") from None
+            why = "it exists and is not a directory" if where.exists() and not where.is_dir() else _reason(err)
+            key = f"tracking.root={where}" if where == self.root else f"tracking.uri={self.uri}"
+            raise StorageError(f"{key}: cannot create the store there: {why}") from None
         with fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
@@ -137,8 +145,9 @@ class MLflowTracker:
 
     def setup(self) -> str:
         """Create the store and the experiment if needed; return the experiment id."""
+        client = self.client  # (takes the lock itself: flock is not re-entrant across opens)
         with self._store_lock():
-            exp = self.client.get_experiment_by_name(self.experiment)
+            exp = client.get_experiment_by_name(self.experiment)
             if exp is not None:
                 return exp.experiment_id
             location = None

@@ -54,6 +54,8 @@ CASES = [
     ("negative-n-samples", MAIN, ["sampler.n_samples=-5"], ["sampler.n_samples must be an integer >= 1, got -5"]),
     ("batch-larger-than-data", MAIN, ["model.train.batch_size=1000"],
      ["model.train.batch_size must be <= the number of training samples 540", "got 1000"]),
+    ("bad-value-in-one-sweep-job", MAIN, ["-m", "seed=0,1", "sampler.L=8,6"],
+     ["sweep job #1 (seed=0 sampler.L=6): rg: L = 6 is not divisible"]),
     ("unknown-device", MAIN, ["device=tpu"], ["device must be one of 'auto', 'cpu', 'cuda', got 'tpu'"]),
     ("cuda-without-gpu", MAIN, ["device=cuda"], ["device=cuda but no CUDA device", "allowed: auto, cpu"]),
     ("negative-checkpoint-interval", MAIN, ["checkpoint_every=-1"], ["checkpoint_every must be >= 0, got -1"]),
