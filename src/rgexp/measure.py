@@ -24,7 +24,7 @@ from rgexp.analysis.figures import delta_curves
 from rgexp.analysis.receptive_plots import plot_correlator_maps, plot_G
 from rgexp.analysis.thermometer_figures import plot_confusion, plot_temperature_histograms
 from rgexp.ising.data import IsingData
-from rgexp.seeding import torch_generator
+from rgexp.seeding import child_stream, torch_generator
 from rgexp.tracking import TrackedRun
 
 __all__ = ["Measurer", "train_thermometer_stage", "receptive_stage"]
@@ -149,8 +149,7 @@ def train_thermometer_stage(analysis: dict, datasets: dict[tuple[int, ...], Isin
         if i == 0:
             def log(step: int, metrics: dict[str, float]) -> None:
                 tracked.log_metrics({f"thermometer/{k}": v for k, v in metrics.items()}, step=step)
-        ss = seed if i == 0 else np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, i),
-                                                        pool_size=seed.pool_size)
+        ss = seed if i == 0 else child_stream(seed, i)
         result = reader.fit(data, torch_generator(ss, device), device=device, log=log)
         tracked.log_metrics(result.metrics(prefix=f"{prefix}final/"))
         name = "thermometer_confusion" if i == 0 else f"thermometer_confusion_L{shape[-1]}"

@@ -18,7 +18,6 @@ import signal
 from dataclasses import dataclass
 from typing import Any, Callable
 
-import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
@@ -28,7 +27,7 @@ from rgexp.cache import DataCache, data_key
 from rgexp.config import RunSettings, check_config, instantiate_group, instantiate_node
 from rgexp.errors import ConfigError, Interrupted
 from rgexp.ising.data import IsingData
-from rgexp.seeding import numpy_generator, stage_streams, torch_generator
+from rgexp.seeding import child_stream, numpy_generator, stage_streams, torch_generator
 from rgexp.tracking import MLflowTracker, TrackedRun, flatten
 
 __all__ = ["run", "resolve_device"]
@@ -168,7 +167,7 @@ def _data_at_sizes(cfg: DictConfig, settings: RunSettings, parts: Parts, sizes: 
     for L in sizes:
         node = OmegaConf.to_container(cfg.sampler, resolve=True) | {"L": L}
         sampler = instantiate_node(OmegaConf.create(node), "sampler")
-        ss = np.random.SeedSequence(base.entropy, spawn_key=(*base.spawn_key, L), pool_size=base.pool_size)
+        ss = child_stream(base, L)
         out[L], _ = parts.cache.get_or_create(data_key(node, ss.entropy, ss.spawn_key),
                                               lambda: sampler.sample(ss, progress=settings.progress))
     return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["STAGES", "stage_streams", "numpy_generator", "torch_generator", "as_seed_sequence"]
+__all__ = ["STAGES", "stage_streams", "child_stream", "numpy_generator", "torch_generator", "as_seed_sequence"]
 
 # Order matters: append only.
 # mc_coarse: Monte Carlo on the coarse lattices the RG steps and stack layers reach (thermometers).
@@ -30,6 +30,12 @@ def stage_streams(seed: int | np.random.SeedSequence) -> dict[str, np.random.See
     """``{stage: SeedSequence}`` for every stage in :data:`STAGES`."""
     children = as_seed_sequence(seed).spawn(len(STAGES))
     return dict(zip(STAGES, children))
+
+
+def child_stream(seed: np.random.SeedSequence, key: int) -> np.random.SeedSequence:
+    """The child ``key`` of ``seed`` (what ``seed.spawn`` gives as child ``key``), without advancing
+    ``seed``'s spawn counter: a pure function of (seed, key), e.g. one stream per lattice size."""
+    return np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, int(key)), pool_size=seed.pool_size)
 
 
 def numpy_generator(ss: np.random.SeedSequence) -> np.random.Generator:

@@ -38,7 +38,7 @@ import numpy as np
 from rgexp.ising._rng import chain_states
 from rgexp.ising.chains import run_chains
 from rgexp.ising.data import IsingData
-from rgexp.seeding import as_seed_sequence
+from rgexp.seeding import as_seed_sequence, child_stream
 from rgexp.stats import integrated_autocorr_time
 
 __all__ = [
@@ -296,10 +296,7 @@ def sample_ising2d(
 
 def _children(seed: np.random.SeedSequence, n: int) -> list[np.random.SeedSequence]:
     """What ``seed.spawn(n)`` returns on a fresh ``seed``, without advancing ``seed``'s counter."""
-    return [
-        np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, i), pool_size=seed.pool_size)
-        for i in range(n)
-    ]
+    return [child_stream(seed, i) for i in range(n)]
 
 
 class Ising2DSampler:
