@@ -157,6 +157,8 @@ def check_sweep(argv: list[str]) -> str | None:
     from hydra.core.global_hydra import GlobalHydra
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
+    from rgexp.pipeline import validate
+
     args = argv[1:]
     if not any(a in MULTIRUN_FLAGS for a in args) or any(a.split("=")[0] in _OTHER_FLAGS for a in args):
         return None
@@ -173,28 +175,13 @@ def check_sweep(argv: list[str]) -> str | None:
         try:
             with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
                 cfg = compose("config", overrides=task)
-            _validate_job(cfg, task)
+            validate(cfg, task)
         except (ConfigError, StorageError) as err:
             which = " ".join(o for o in job if o.split("=", 1)[0].lstrip("+~") in swept)
             return f"sweep job #{num} ({which}): {err}"
         finally:
             GlobalHydra.instance().clear()
     return None
-
-
-def _validate_job(cfg: DictConfig, overrides: list[str]) -> None:
-    """What ``pipeline.run`` checks before it creates a run; writes nothing."""
-    from rgexp import resume, stages
-    from rgexp.config import check_config
-    from rgexp.pipeline import build_parts, resolve_device
-    from rgexp.seeding import stage_streams
-
-    if cfg.get("resume"):
-        cfg, _ = resume.prepare(cfg, overrides)
-    settings = check_config(cfg)
-    parts = build_parts(cfg)
-    device = resolve_device(settings.device)
-    stages.build_model(cfg, parts.sampler.lattice_shape, stage_streams(settings.seed), device)
 
 
 def hydra_tags() -> tuple[dict[str, str], list[str]]:

@@ -30,7 +30,7 @@ from rgexp.ising.data import IsingData
 from rgexp.seeding import child_stream, numpy_generator, stage_streams, torch_generator
 from rgexp.tracking import MLflowTracker, TrackedRun, flatten
 
-__all__ = ["run", "resolve_device"]
+__all__ = ["run", "validate", "resolve_device"]
 
 
 @dataclass
@@ -68,8 +68,16 @@ def build_parts(cfg: DictConfig) -> Parts:
     return Parts(made["sampler"], made["flow"], made["rg"], made["analysis"], made["tracking"], made["cache"])
 
 
+# SIGUSR2: what SLURM/submitit send ahead of a time limit (submitit's default ``--signal=USR2@90``);
+# without a handler it would kill the job between checkpoints.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR2)
+
+
 class _StopFlag:
-    """SIGINT/SIGTERM -> stop at the next safe point; a second signal stops at once."""
+    """A stop signal -> stop at the next safe point; a second signal stops at once.
+
+    Safe points: every RBM update, between stages, and between temperatures of the flow stage.
+    """
 
     def __init__(self, extra: Callable[[], bool] | None) -> None:
         self.extra = extra
@@ -87,7 +95,7 @@ class _StopFlag:
     def installed(self):
         old = {}
         try:
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            for sig in STOP_SIGNALS:
                 old[sig] = signal.signal(sig, self._handle)
         except ValueError:  # not the main thread: rely on the injected stop only
             pass
@@ -96,6 +104,43 @@ class _StopFlag:
         finally:
             for sig, handler in old.items():
                 signal.signal(sig, handler)
+
+    def check(self, after: str) -> None:
+        """Raise Interrupted at this safe point when a stop was asked for."""
+        if self():
+            raise Interrupted(f"stopped after the {after} stage")
+
+
+@dataclass
+class Validated:
+    """A config that has passed every check that needs no data, with what it instantiated."""
+
+    cfg: DictConfig  # on resume: the logged config (with the allowed overrides applied)
+    checkpoint: dict | None
+    settings: RunSettings
+    parts: Parts
+    device: torch.device
+    model: torch.nn.Module
+
+
+def validate(cfg: DictConfig, overrides: list[str] | None = None) -> Validated:
+    """Every check ``run`` makes before it creates an MLflow run; writes nothing.
+
+    Raises ConfigError (a one-line message naming the key and what is allowed) for bad input, and
+    for a resume whose checkpoint is missing or corrupt or whose overrides would change results.
+    ``python -m rgexp -m …`` calls it for every job of a sweep before the first one starts.
+    """
+    checkpoint = None
+    if cfg.get("resume"):
+        cfg, checkpoint = resume_mod.prepare(cfg, overrides)
+    settings = check_config(cfg)
+    temps = settings.train_temperatures
+    if temps is not None and (not temps or any(not t > 0 for t in temps)):
+        raise ConfigError(f"train_temperatures must be a non-empty list of T > 0 or null, got {temps}")
+    parts = build_parts(cfg)
+    device = resolve_device(settings.device)
+    model = stages.build_model(cfg, parts.sampler.lattice_shape, stage_streams(settings.seed), device)
+    return Validated(cfg, checkpoint, settings, parts, device, model)
 
 
 def run(
@@ -108,32 +153,24 @@ def run(
     """Run every stage of ``cfg`` as one MLflow run and return its summary.
 
     ``overrides`` are the command-line overrides (used on resume to refuse result-changing ones);
-    ``should_stop`` is polled during training, as SIGINT/SIGTERM are.
+    ``should_stop`` is polled at every safe point (each RBM update, between stages and between
+    temperatures), as SIGINT/SIGTERM/SIGUSR2 are.
     Returns ``{"run_id", "status", "data_key", "metrics", "model"}``.
     Raises ConfigError before any work for bad input, Interrupted after checkpointing on a stop.
     """
-    checkpoint = None
-    if cfg.get("resume"):
-        cfg, checkpoint = resume_mod.prepare(cfg, overrides)
-    settings = check_config(cfg)
-    temps = settings.train_temperatures
-    if temps is not None and (not temps or any(not t > 0 for t in temps)):
-        raise ConfigError(f"train_temperatures must be a non-empty list of T > 0 or null, got {temps}")
-    parts = build_parts(cfg)
-    device = resolve_device(settings.device)
-    model = stages.build_model(cfg, parts.sampler.lattice_shape, stage_streams(settings.seed), device)
-    config_yaml = OmegaConf.to_yaml(cfg, resolve=True)
-    if checkpoint is not None:
-        tracked = parts.tracker.reopen(settings.resume)
+    v = validate(cfg, overrides)
+    config_yaml = OmegaConf.to_yaml(v.cfg, resolve=True)
+    if v.checkpoint is not None:
+        tracked = v.parts.tracker.reopen(v.settings.resume)
     else:
-        params = flatten({k: v for k, v in OmegaConf.to_container(cfg, resolve=True).items() if k != "hydra"})
-        run_name = f"{settings.name}-seed{settings.seed}"
-        tracked = parts.tracker.start(run_name, config_yaml, params, tags or {})
+        params = flatten({k: x for k, x in OmegaConf.to_container(v.cfg, resolve=True).items() if k != "hydra"})
+        run_name = f"{v.settings.name}-seed{v.settings.seed}"
+        tracked = v.parts.tracker.start(run_name, config_yaml, params, tags or {})
     stop = _StopFlag(should_stop)
     status = "FAILED"
     try:
         with stop.installed():
-            summary = _execute(cfg, settings, parts, model, tracked, device, config_yaml, checkpoint, stop)
+            summary = _execute(v, tracked, config_yaml, stop)
         status = "FINISHED"
         return summary | {"run_id": tracked.run_id, "status": status}
     except Interrupted as err:
@@ -183,18 +220,22 @@ def _thermometers(cfg, settings, parts: Parts, data: IsingData, model, seed, dev
     return measure.train_thermometer_stage(parts.analysis, datasets, seed, device, tracked)
 
 
-def _execute(cfg, settings, parts: Parts, model, tracked: TrackedRun, device, config_yaml, checkpoint, stop) -> dict:
+def _execute(v: Validated, tracked: TrackedRun, config_yaml: str, stop: _StopFlag) -> dict:
+    cfg, settings, parts, device = v.cfg, v.settings, v.parts, v.device
     streams = stage_streams(settings.seed)
     data, key = _load_data(cfg, settings, parts, tracked)
-    if stop():
-        raise Interrupted("stopped after the Monte Carlo stage")
+    stop.check("Monte Carlo")
     if data.lattice_shape != tuple(parts.sampler.lattice_shape):
         raise RuntimeError(f"sampler returned lattice {data.lattice_shape}, expected {parts.sampler.lattice_shape}")
-    model = stages.train_model(cfg, settings, model, data, streams, device, tracked, config_yaml, checkpoint, stop)
+    model = stages.train_model(cfg, settings, v.model, data, streams, device, tracked, config_yaml,
+                               v.checkpoint, stop)
+    stop.check("training")
     thermo_ss, read_ss, receptive_ss, scaling_ss, baseline_ss, chain_ss, crit_ss = streams["analysis"].spawn(7)
     if parts.analysis.get("criticality") is not None:
         tracked.log_metrics(parts.analysis["criticality"].measure(parts.sampler, crit_ss))
+        stop.check("criticality")
     thermometers = _thermometers(cfg, settings, parts, data, model, thermo_ss, device, tracked)
+    stop.check("thermometer")
     scaling = parts.analysis.get("scaling")
     scaling_ts = scaling.picks(data.temperatures) if scaling is not None else []
     if scaling is not None and scaling.baseline_sizes is not None and "L" in cfg.sampler:
@@ -202,13 +243,15 @@ def _execute(cfg, settings, parts: Parts, model, tracked: TrackedRun, device, co
         others = _data_at_sizes(cfg, settings, parts, [s for s in scaling.baseline_sizes if s != L])
         sized = {L: data} if L in scaling.baseline_sizes else {}
         measure.baseline_stage(scaling, sized | others, numpy_generator(baseline_ss), tracked)
+        stop.check("Monte Carlo baseline")
     measurer = measure.Measurer(parts.analysis, tracked, thermometers, torch_generator(read_ss, device),
                                 scaling_ts, numpy_generator(scaling_ss))
     metrics: dict[str, Any] = stages.flow_and_rg(parts, model, data, streams, device, tracked, measurer,
-                                                 settings.progress)
+                                                 settings.progress, stop=lambda: stop.check("flow and RG"))
     measurer.log_histograms()
     measurer.fit_magnetization("flow", metrics["flow"])
     metrics["delta"] = measurer.log_deltas()
+    stop.check("scaling")
     if len(data.lattice_shape) == 1:
         metrics["chain"] = chain_stage.chain_coupling_stage(model, data, parts.rg, parts.sampler,
                                                             numpy_generator(chain_ss), tracked)

@@ -110,8 +110,11 @@ def _bottom_rbm(model: torch.nn.Module) -> torch.nn.Module:
 
 
 def flow_and_rg(parts, model, data: IsingData, streams, device: torch.device, tracked: TrackedRun,
-                measure: Callable, progress: bool = False) -> dict[str, Any]:
-    """Flow and block-spin the data at every temperature; ``measure(stage, T, configs)`` each step."""
+                measure: Callable, progress: bool = False,
+                stop: Callable[[], None] | None = None) -> dict[str, Any]:
+    """Flow and block-spin the data at every temperature; ``measure(stage, T, configs)`` each step.
+
+    ``stop()`` is called after each temperature: it raises to end the stage at that safe point."""
     rbm = _bottom_rbm(model)
     gen_flow = torch_generator(streams["flow"], device)
     gen_rg = numpy_generator(streams["rg"])
@@ -129,6 +132,8 @@ def flow_and_rg(parts, model, data: IsingData, streams, device: torch.device, tr
         if hasattr(model, "propagate_up"):
             layers = model.propagate_up(v0[: parts.flow.n_samples])
             stack_curves[float(t)] = measure("stack", float(t), [_as_lattice(model.to_spins(x)) for x in layers])
+        if stop is not None:
+            stop()
     for kind in parts.flow.extra_starts:
         v0 = rbm.from_spins(parts.flow.start(kind, rbm.n_visible, gen_flow))
         configs = [rbm.to_spins(f).detach().cpu().numpy().reshape(-1, *shape) for f in parts.flow(rbm, v0, gen_flow)]

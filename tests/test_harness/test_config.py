@@ -2,19 +2,15 @@
 
 import pytest
 
-from rgexp.config import check_config
 from rgexp.errors import ConfigError
-from rgexp.pipeline import build_parts, resolve_device
-from rgexp.seeding import stage_streams
-from rgexp.stages import build_model
+from rgexp.pipeline import resolve_device, validate
 from tests.conftest import CONF, compose_config
 
 
 def validate_everything(cfg):
     """All the checks ``run`` makes before it starts an MLflow run."""
-    check_config(cfg)
-    parts = build_parts(cfg)
-    return parts, build_model(cfg, parts.sampler.lattice_shape, stage_streams(0), resolve_device("cpu"))
+    v = validate(cfg)
+    return v.parts, v.model
 
 
 def group_options(group: str) -> list[str]:

@@ -1,5 +1,7 @@
 """The orchestrator end to end, in process: one MLflow run, reproducible, resumable bit for bit."""
 
+import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -88,6 +90,45 @@ def test_interrupted_then_resumed_equals_uninterrupted(model, smoke_cfg, mlflow_
     steps = [m.step for m in c.get_metric_history(run_id, next(
         k for k in c.get_run(run_id).data.metrics if k.startswith("train/")))]
     assert len(steps) == len(set(steps))
+
+
+# Safe points after training, in order: training done, thermometer done, then one per flow temperature
+# (smoke: 3) and the scaling fits. Counting back from the last poll names where a stop lands.
+@pytest.mark.parametrize("back,stage", [(5, "training"), (3, "flow and RG")])
+def test_a_stop_between_stages_is_honoured_and_resumes_to_the_same_numbers(back, stage, smoke_cfg, mlflow_client):
+    counter = StopAfter(10**9)
+    full = run(smoke_cfg(), should_stop=counter)
+    with pytest.raises(Interrupted, match=f"stopped after the {stage} stage") as info:
+        run(smoke_cfg(), should_stop=StopAfter(counter.calls - back - 1))
+    run_id = info.value.run_id
+    assert mlflow_client.get_run(run_id).info.status == "KILLED"
+    resumed = run(smoke_cfg(f"resume={run_id}"))
+    assert resumed["status"] == "FINISHED" and mlflow_client.get_run(run_id).info.status == "FINISHED"
+    assert same_parameters(full["model"], resumed["model"])
+    assert full["metrics"]["flow"] == resumed["metrics"]["flow"]
+    history = mlflow_client.get_metric_history(run_id, "flow/abs_magnetization/T1.5000")
+    assert sorted(m.step for m in history) == list(range(smoke_cfg().flow.n_steps + 1))  # none twice
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGUSR2], ids=["SIGTERM", "SIGUSR2"])
+def test_a_stop_signal_stops_training_at_the_next_update(signum, smoke_cfg, mlflow_client):
+    """SIGUSR2 is what SLURM/submitit send before a time limit: it must stop a run as SIGTERM does."""
+    calls = []
+
+    def signal_self_after_update_5() -> bool:
+        calls.append(1)
+        if len(calls) == 6:  # poll 1 is the Monte Carlo stage's, 2–6 the first five updates
+            os.kill(os.getpid(), signum)
+        return False
+
+    before = signal.getsignal(signum)
+    with pytest.raises(Interrupted, match="RBM training stopped at epoch 1, update 6") as info:
+        run(smoke_cfg("model.train.epochs=4"), should_stop=signal_self_after_update_5)
+    # The signal arrived during the poll after update 5; the handler only raised the flag, and the
+    # poll after update 6 saw it (without asking the hook again).
+    assert len(calls) == 6
+    assert mlflow_client.get_run(info.value.run_id).info.status == "KILLED"
+    assert signal.getsignal(signum) is before  # the run put the previous handler back
 
 
 def test_resume_refuses_result_changing_overrides_and_leaves_run_alone(smoke_cfg, mlflow_client, shared_root):
