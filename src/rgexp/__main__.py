@@ -162,7 +162,11 @@ def check_sweep(argv: list[str]) -> str | None:
     args = argv[1:]
     if not any(a in MULTIRUN_FLAGS for a in args) or any(a.split("=")[0] in _OTHER_FLAGS for a in args):
         return None
-    parsed = OverridesParser.create().parse_overrides([a for a in args if a not in MULTIRUN_FLAGS])
+    given = [a for a in args if a not in MULTIRUN_FLAGS]
+    parser = OverridesParser.create()
+    # A preset's own sweep (hydra.sweeper.params) comes first, as in Hydra's BasicSweeper: a key
+    # given on the command line replaces it.
+    parsed = parser.parse_overrides(_sweeper_params(given) + given)
     swept = {o.key_or_group for o in parsed if o.is_sweep_override()}
     try:
         from hydra._internal.core_plugins.basic_sweeper import BasicSweeper  # Hydra's own expansion
@@ -182,6 +186,22 @@ def check_sweep(argv: list[str]) -> str | None:
         finally:
             GlobalHydra.instance().clear()
     return None
+
+
+def _sweeper_params(overrides: list[str]) -> list[str]:
+    """``hydra.sweeper.params`` of the config composed with the non-sweep ``overrides``, as overrides."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    plain = [o.input_line for o in OverridesParser.create().parse_overrides(overrides) if not o.is_sweep_override()]
+    try:
+        with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+            cfg = compose("config", overrides=plain, return_hydra_config=True)
+    finally:
+        GlobalHydra.instance().clear()
+    params = cfg.hydra.sweeper.get("params") or {}
+    return [f"{k}={v}" for k, v in params.items()]
 
 
 def hydra_tags() -> tuple[dict[str, str], list[str]]:

@@ -24,7 +24,8 @@ CLI, MAIN, RESUME = "cli", "main", "resume"
 SAMPLER_OPTIONS = "allowed sampler: chain1d, long_range, metropolis, swendsen_wang, wolff"
 TEMPERATURES = "sampler.temperatures must be a non-empty list of finite numbers > 0"
 
-# (id, how, arguments after ``experiment=smoke``, what the one error line must contain)
+# (id, how, arguments after ``experiment=smoke`` (or the preset they name), what the one error line
+# must contain)
 CASES = [
     ("malformed-override", CLI, ["seed=[1,2"], ["malformed override 'seed=[1,2'"]),
     ("override-without-value", CLI, ["sampler.L"], ["malformed override 'sampler.L'", "key=value"]),
@@ -56,6 +57,10 @@ CASES = [
      ["model.train.batch_size must be <= the number of training samples 540", "got 1000"]),
     ("bad-value-in-one-sweep-job", MAIN, ["-m", "seed=0,1", "sampler.L=8,6"],
      ["sweep job #1 (seed=0 sampler.L=6): rg: L = 6 is not divisible"]),
+    ("bad-list-in-one-sweep-job", MAIN, ["-m", "train_temperatures=[1.5],[-1.0]"],
+     ["sweep job #1 (train_temperatures=[-1.0]): train_temperatures must be a non-empty list of T > 0"]),
+    ("preset-sweep-job-does-not-fit", MAIN, ["-m", "experiment=coarse_graining", "sampler.L=16"],
+     ["sweep job #0 (model.layers=[1024,256,64]):", "(L² = 256), got 1024"]),
     ("unknown-device", MAIN, ["device=tpu"], ["device must be one of 'auto', 'cpu', 'cuda', got 'tpu'"]),
     ("cuda-without-gpu", MAIN, ["device=cuda"], ["device=cuda but no CUDA device", "allowed: auto, cpu"]),
     ("negative-checkpoint-interval", MAIN, ["checkpoint_every=-1"], ["checkpoint_every must be >= 0, got -1"]),
@@ -128,7 +133,8 @@ MARKS = {"cuda-without-gpu": pytest.mark.skipif(torch.cuda.is_available(), reaso
 @pytest.mark.parametrize("name,how,args,expected", [pytest.param(*c, id=c[0], marks=MARKS.get(c[0], ())) for c in CASES])
 def test_bad_input_is_one_line_a_nonzero_exit_and_nothing_written(name, how, args, expected, tmp_path,
                                                                    monkeypatch, capfd, request):
-    args = ["experiment=smoke", "progress=false", *args]
+    preset = next((a for a in args if a.startswith("experiment=")), "experiment=smoke")
+    args = [preset, "progress=false", *(a for a in args if not a.startswith("experiment="))]
     if how == CLI:
         proc = run_cli(args, cwd=tmp_path, timeout=120)
         code, err = proc.returncode, proc.stderr
