@@ -6,7 +6,7 @@ Called only by :mod:`rgexp.pipeline` and :mod:`rgexp.stages`; logs through the o
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -145,10 +145,7 @@ def train_thermometer_stage(analysis: dict, datasets: dict[tuple[int, ...], Isin
     results = {}
     for i, (shape, data) in enumerate(datasets.items()):
         prefix = "thermometer/" if i == 0 else f"thermometer/L{shape[-1]}/"
-        log = None
-        if i == 0:
-            def log(step: int, metrics: dict[str, float]) -> None:
-                tracked.log_metrics({f"thermometer/{k}": v for k, v in metrics.items()}, step=step)
+        log = _curve_logger(tracked, "thermometer/") if i == 0 else None  # curves of the data's own only
         ss = seed if i == 0 else child_stream(seed, i)
         result = reader.fit(data, torch_generator(ss, device), device=device, log=log)
         tracked.log_metrics(result.metrics(prefix=f"{prefix}final/"))
@@ -156,6 +153,13 @@ def train_thermometer_stage(analysis: dict, datasets: dict[tuple[int, ...], Isin
         tracked.log_figure(plot_confusion(result), f"figures/{name}.png")
         results[shape] = result
     return results
+
+
+def _curve_logger(tracked: TrackedRun, prefix: str) -> Callable[[int, dict[str, float]], None]:
+    def log(step: int, metrics: dict[str, float]) -> None:
+        tracked.log_metrics({f"{prefix}{k}": v for k, v in metrics.items()}, step=step)
+
+    return log
 
 
 def baseline_stage(scaling, datasets: dict[int, IsingData], rng: np.random.Generator,

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-from omegaconf import OmegaConf
 
 from rgexp.analysis import ScalingDimensions
 from rgexp.config import check_config

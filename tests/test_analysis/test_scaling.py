@@ -1,6 +1,6 @@
 """Scaling fits: torus forms against closed forms and exact lattice numbers, CI coverage on synthetic
-data with a known Δ, Δ_σ and Δ_ε from Monte Carlo at T_c, and the magnetization (Fig. 2) method
-on the exact Onsager curve."""
+data with a known Δ, Δ_σ and Δ_ε from Monte Carlo at T_c (the magnetization method:
+test_magnetization_exponent.py)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,12 @@ from scipy import special
 
 from rgexp.analysis.scaling import (
     ScalingFit,
-    fit_magnetization_exponent,
     fit_scaling_dimension,
     fit_scaling_dimension_from_curve,
-    magnetization_exponent_per_flow,
     scaling_form,
 )
-from rgexp.analysis import scaling
+from rgexp.analysis.magnetization_exponent import fit_magnetization_exponent
+from rgexp.analysis import torus_forms
 from rgexp.analysis.correlators import connected_from_rows, displacement_classes, row_correlations
 from rgexp.ising import T_C, onsager_magnetization, simulate_ising2d, transfer_matrix_thermo
 from rgexp.stats import Estimate
@@ -32,11 +31,11 @@ A_SIGMA = 2 ** (5 / 24) * math.exp(3 * -0.1654211437004509)  # ⟨s_0 s_r⟩ →
 def test_theta_constants_match_closed_forms():
     """θ₃(0|i) = π^{1/4}/Γ(3/4), θ₂ = θ₄ = 2^{-1/4} θ₃, θ₁'(0) = 2η(i)³ with η(i) = Γ(1/4)/(2π^{3/4})."""
     th3 = math.pi**0.25 / special.gamma(0.75)
-    assert abs(scaling._theta(3, 0.0)) == pytest.approx(th3, rel=1e-14)
-    assert abs(scaling._theta(2, 0.0)) == pytest.approx(2**-0.25 * th3, rel=1e-14)
-    assert abs(scaling._theta(4, 0.0)) == pytest.approx(2**-0.25 * th3, rel=1e-14)
+    assert abs(torus_forms._theta(3, 0.0)) == pytest.approx(th3, rel=1e-14)
+    assert abs(torus_forms._theta(2, 0.0)) == pytest.approx(2**-0.25 * th3, rel=1e-14)
+    assert abs(torus_forms._theta(4, 0.0)) == pytest.approx(2**-0.25 * th3, rel=1e-14)
     eta = special.gamma(0.25) / (2 * math.pi**0.75)
-    assert scaling._theta1_prime0() == pytest.approx(2 * eta**3, rel=1e-14)
+    assert torus_forms._theta1_prime0() == pytest.approx(2 * eta**3, rel=1e-14)
 
 
 @pytest.mark.parametrize(
@@ -60,8 +59,8 @@ def test_energy_one_point_function_matches_the_transfer_matrix():
     Ls = np.array([6.0, 7.0, 8.0])
     a = [L * (-transfer_matrix_thermo(int(L), T_C)["energy"] / 2 - math.sqrt(2) / 2) for L in Ls]
     coef = np.linalg.solve(np.stack([Ls**0, 1 / Ls, 1 / Ls**2], axis=1), a)
-    thetas0 = sum(abs(scaling._theta(nu, 0.0)) for nu in (2, 3, 4))
-    eps1 = math.pi * scaling._theta1_prime0() / thetas0
+    thetas0 = sum(abs(torus_forms._theta(nu, 0.0)) for nu in (2, 3, 4))
+    eps1 = math.pi * torus_forms._theta1_prime0() / thetas0
     assert coef[0] == pytest.approx(eps1 / math.pi, rel=0.01)
 
 
@@ -161,54 +160,12 @@ def test_delta_sigma_and_delta_epsilon_from_monte_carlo_at_tc(L):
     assert s.amplitude == pytest.approx(A_SIGMA, rel=0.01)
 
 
-# --------------------------------------------------------------------------- magnetization
-
-
-def _onsager(t_max: float, n: int = 12) -> tuple[np.ndarray, np.ndarray]:
-    T = T_C * (1 - np.linspace(0.001, t_max, n))
-    return T, np.array([onsager_magnetization(x) for x in T])
-
-
-def test_magnetization_exponent_approaches_one_eighth_near_tc():
-    betas = [fit_magnetization_exponent(*_onsager(t), t_max=t).value for t in (0.1, 0.05, 0.02, 0.01)]
-    assert np.all(np.diff(betas) > 0) and betas[-1] < 0.125
-    assert betas[-1] == pytest.approx(0.125, abs=0.001)
-
-
-def test_magnetization_exponent_with_correction_to_scaling_is_exact():
-    T, m = _onsager(0.1)
-    fit = fit_magnetization_exponent(T, m, t_max=0.1, correction=True)
-    assert fit.value == pytest.approx(0.125, abs=2e-5)
-    both = fit_magnetization_exponent(T, m, t_max=0.1, correction=True, fit_tc=True)
-    assert both.tc == pytest.approx(T_C, rel=1e-4) and both.value == pytest.approx(0.125, abs=1e-4)
-
-
-def test_magnetization_interval_covers_with_noisy_onsager_data():
-    T, m = _onsager(0.1, n=10)
-    dm = 0.005 * np.ones_like(m)
-    rng = np.random.default_rng(23)
-    hits = []
-    for _ in range(300):
-        f = fit_magnetization_exponent(T, m + dm * rng.normal(size=m.size), dm, t_max=0.1, correction=True)
-        hits.append(f.ci_low <= 0.125 <= f.ci_high)
-    assert 0.85 <= np.mean(hits) <= 0.97  # Binomial(300, 0.9): sd 1.7 %
-
-
-def test_magnetization_per_flow_and_window():
-    T, m = _onsager(0.3, n=30)
-    fits = magnetization_exponent_per_flow(T, np.stack([m, m]), t_max=0.05)
-    assert len(fits) == 2 and fits[0].value == fits[1].value
-    assert fits[0].window[1] <= 0.05 and fits[0].n_points == np.sum((T_C - T) / T_C <= 0.05)
-    with pytest.raises(ValueError, match="temperatures in the window"):
-        fit_magnetization_exponent(T, m, t_max=0.002)
-
-
 # --------------------------------------------------------------------------- the result type
 
 
 def test_scaling_fit_is_an_estimate_with_flat_numeric_dict():
-    T, m = _onsager(0.1)
-    fit = fit_magnetization_exponent(T, m, correction=True)
+    T = T_C * (1 - np.linspace(0.001, 0.1, 12))
+    fit = fit_magnetization_exponent(T, np.array([onsager_magnetization(x) for x in T]), correction=True)
     assert isinstance(fit, ScalingFit) and isinstance(fit, Estimate)
     d = fit.as_dict("dsigma_")
     assert d["dsigma_value"] == fit.value and d["dsigma_ci_level"] == 0.9

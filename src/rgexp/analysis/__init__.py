@@ -31,13 +31,8 @@ from rgexp.analysis.chain_coupling import (
 )
 from rgexp.analysis.components import Criticality, ReceptiveFields, ScalingDimensions
 from rgexp.analysis.receptive_size import ReceptiveSize, receptive_field_size, uniform_r2
-from rgexp.analysis.scaling import (
-    ScalingFit,
-    fit_magnetization_exponent,
-    fit_scaling_dimension,
-    fit_scaling_dimension_from_curve,
-    magnetization_exponent_per_flow,
-)
+from rgexp.analysis.magnetization_exponent import fit_magnetization_exponent, magnetization_exponent_per_flow
+from rgexp.analysis.scaling import ScalingFit, fit_scaling_dimension, fit_scaling_dimension_from_curve
 from rgexp.analysis.thermometer import (
     TemperatureReading,
     Thermometer,

@@ -125,7 +125,7 @@ class ScalingDimensions:
 
     def fit_magnetization(self, temperatures: np.ndarray, m: np.ndarray, dm: np.ndarray):
         """Δ_σ from ⟨|m|⟩(T) of one flow length, m, dm (n_T,); None with too few points below T_c."""
-        from rgexp.analysis.scaling import fit_magnetization_exponent
+        from rgexp.analysis.magnetization_exponent import fit_magnetization_exponent
 
         try:
             return fit_magnetization_exponent(temperatures, m, dm, self.T_c, side="below",

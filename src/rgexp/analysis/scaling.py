@@ -1,28 +1,9 @@
-"""Scaling-dimension fits: Δ from two-point functions on the torus, and β from ⟨|m|⟩(T).
+"""Scaling-dimension fits: Δ from two-point functions on the torus.
 
-Finite-size form (``form="torus"``, the default)
-------------------------------------------------
-At T_c the lattice correlators of an L×L torus approach those of the Ising CFT on the square
-torus (τ = i), known exactly (Di Francesco, Saleur & Zuber, Nucl. Phys. B 290 (1987) 527). For a
-displacement d = (dx, dy), z = π (dx + i dy) / L, Jacobi thetas θ_ν(z) of nome q = e^{−π} (period
-π) and the "elliptic chord" h(d) = (L/π) |θ₁(z) / θ₁'(0)| e^{−π (dy/L)²} (→ |d| for |d| ≪ L; the
-Gaussian factor, from the torus Green's function, makes h periodic and invariant under the
-square's rotations, so the form stays symmetric when Δ is not the Ising value):
-
-    ⟨σσ⟩(d)   = h^{−2Δ_σ} S_σ,   S_σ = e^{−2Δ_σ π (dy/L)²} Σ_{ν=1}^{4} |θ_ν(z/2)| / Σ_{ν=2}^{4} |θ_ν(0)|
-    ⟨εε⟩_c(d) = h^{−2Δ_ε} S_ε − ε₁² L^{−2Δ_ε},
-                S_ε = e^{−2Δ_ε π (dy/L)²} Σ_{ν=2}^{4} |θ_ν(z)|² / |θ_ν(0)| / Σ_{ν=2}^{4} |θ_ν(0)|
-
-S_ε follows from ε = iψψ̄ and the Szegő kernels of the even spin structures weighted by their
-partition functions |θ_ν/η|. The doubly periodic sector adds nothing to ⟨εε⟩ but gives the torus a
-one-point function ⟨ε⟩ = ε₁/L, ε₁ = 2π|η(i)|³ / Σ|θ_ν(0)| ≈ 0.9777, which the connected lattice
-correlator subtracts. Checked against exact lattice numbers: the 1/L term of ⟨s s'⟩ at T_c from
-the row transfer matrix (L = 4…10) is 0.3108–0.3127 against ε₁ b = 0.3112, with b = 1/π the bond
-amplitude implied by the exact specific heat c ≈ (8/π) K_c² ln L. The fitted amplitudes agree:
-A_ε ≈ 0.10 ≈ 1/π² on 32×32, A_σ ≈ 0.704 against the exact infinite-lattice 0.70338.
+Finite-size forms: :mod:`rgexp.analysis.torus_forms` (the critical Ising torus correlators).
 
 The fit model is G(d) = u_Δ(d) · [A + c₁ |d|^{−2} + c₂ cos(4θ) |d|^{−2}] (θ = the angle of d): u_Δ
-is the form above with Δ free and the sector factors held at their Ising values, so Δ = Δ_Ising
+is the torus form with Δ free and the sector factors held at their Ising values, so Δ = Δ_Ising
 reproduces the CFT exactly and for data that are not critical Ising (T ≠ T_c, RBM flows) Δ is the
 decay exponent relative to that shape. ``model`` picks the form independently of the operator
 (e.g. a precomputed energy-density field fitted as ``operator="sigma", model="epsilon"``). The
@@ -31,10 +12,6 @@ lattice's cos 4θ); ``corrections=None`` switches it on for ε and ε4 only (cos
 ``geometry="all"``). Because u_Δ c₁/|d|² mimics u_{Δ+1}, the bracket may change the model by at
 most MAX_CORRECTION = ±25 % on the window (the fit rejects larger corrections); ``constrained``
 in the result says when that cap binds. "epsilon4" uses the ε form.
-
-Other forms: the chord (L/π) sin(π r/L) (``form="chord"``, the CFT on a cylinder) is off by 7 %
-over r = 1…5 for σ on 10×10 at T_c and gives Δ_σ ≈ 0.07–0.09; sums over images Σ_n |r + nL|^{−2Δ}
-diverge for 2Δ <= 2, i.e. for σ and ε. ``"plane"`` is pure |d|^{−2Δ}, for |d| ≪ L.
 
 Windows: every displacement class with r_min <= |d| <= r_max (``geometry="all"``, minimal
 images, |d| up to L/√2), or the axis r <= ⌊L/2⌋ (``"axis"``). Default r_min = 2.
@@ -62,12 +39,7 @@ and refits every replicate (percentile interval); ``n_boot=0`` uses the sandwich
 WLS estimator under the rows' empirical covariance instead. ``chi2`` is the diagonal χ² of the fit
 and is not χ²-distributed.
 
-Magnetization method (the paper's Fig. 2)
------------------------------------------
-:func:`fit_magnetization_exponent` fits ⟨|m|⟩ = B |t|^β, t = (T − T_c)/T_c, on one side of T_c
-in the window t_min < |t| <= t_max, and reports Δ_σ = β/ν (ν = 1 in 2D). Corrections to scaling
-(relative O(|t|) on the Onsager curve) bound the window from above, finite-size rounding
-(|t| ≲ 1/L for ν = 1) from below; default t_max = 0.1.
+The magnetization method (the paper's Fig. 2) is in :mod:`rgexp.analysis.magnetization_exponent`.
 """
 
 from __future__ import annotations
@@ -77,7 +49,7 @@ from dataclasses import asdict, dataclass
 from typing import Literal, get_args
 
 import numpy as np
-from scipy import optimize, spatial, stats
+from scipy import spatial, stats
 
 from rgexp.analysis.correlators import (
     Operator,
@@ -86,7 +58,7 @@ from rgexp.analysis.correlators import (
     displacement_classes,
     row_correlations,
 )
-from rgexp.ising.sampler import T_C
+from rgexp.analysis.torus_forms import Form, _basis, _check_form, _modulations, _terms, scaling_form
 from rgexp.stats import Estimate
 
 __all__ = [
@@ -95,17 +67,11 @@ __all__ = [
     "scaling_form",
     "fit_scaling_dimension",
     "fit_scaling_dimension_from_curve",
-    "fit_magnetization_exponent",
-    "magnetization_exponent_per_flow",
 ]
 
-Form = Literal["torus", "chord", "plane"]
 Geometry = Literal["all", "axis"]
-_FORMS: tuple[str, ...] = get_args(Form)
 DELTA_BOUNDS = (-2.0, 8.0)  # the profile fit searches Δ in this range, on a 0.01 grid first
 MAX_CORRECTION = 0.25  # the correction bracket may change the model by at most ±25 % on the window
-_Q = math.exp(-math.pi)  # nome of the square torus, τ = i
-_N = np.arange(8)  # theta series terms: q^(7.5²) ≈ 1e-77, far below double precision
 
 
 @dataclass(frozen=True)
@@ -160,90 +126,6 @@ class ScalingFit(Estimate):
             elif isinstance(v, (int, float)):  # bools become 0.0 / 1.0
                 out[f"{prefix}{k}"] = float(v)
         return out
-
-
-# --------------------------------------------------------------------------- finite-size forms
-def _theta(nu: int, z: np.ndarray) -> np.ndarray:
-    """Jacobi θ_ν(z | q = e^{−π}) in the period-π convention, for complex z."""
-    z = np.asarray(z, dtype=np.complex128)[..., None]
-    n, m = _N, _N[1:]
-    if nu == 1:
-        return 2.0 * np.sum((-1.0) ** n * _Q ** ((n + 0.5) ** 2) * np.sin((2 * n + 1) * z), axis=-1)
-    if nu == 2:
-        return 2.0 * np.sum(_Q ** ((n + 0.5) ** 2) * np.cos((2 * n + 1) * z), axis=-1)
-    sign = 1.0 if nu == 3 else -1.0
-    return 1.0 + 2.0 * np.sum(sign**m * _Q ** (m**2) * np.cos(2 * m * z), axis=-1)
-
-
-def _theta1_prime0() -> float:
-    """θ₁'(0) in the period-π convention; equals 2|η(i)|³."""
-    n = _N
-    return float(2.0 * np.sum((-1.0) ** n * _Q ** ((n + 0.5) ** 2) * (2 * n + 1)))
-
-
-def _terms(d: np.ndarray, L: int, operator: str, form: str) -> list[tuple[np.ndarray, np.ndarray]]:
-    """u_Δ(d) = Σ_j c_j e^{−2Δ ℓ_j} at displacements d (K, 2) = (dx, dy), as [(c_j, ℓ_j)].
-
-    One term c = S, ℓ = log h for every form, plus, for the torus ε form, the one-point
-    subtraction c = −ε₁², ℓ = log L (module docstring). Displacements must be nonzero mod L.
-    """
-    d = np.asarray(d, dtype=np.float64).reshape(-1, 2)
-    one = np.ones(d.shape[0])
-    if form == "plane":
-        return [(one, np.log(np.hypot(d[:, 0], d[:, 1])))]
-    if form == "chord":
-        chord = (L / np.pi) * np.hypot(np.sin(np.pi * d[:, 0] / L), np.sin(np.pi * d[:, 1] / L))
-        return [(one, np.log(chord))]
-    z = np.pi * (d[:, 0] + 1j * d[:, 1]) / L
-    gauss = np.pi * (d[:, 1] / L) ** 2  # |θ₁(z)| e^{−π (Im z/π)²} is periodic and rotation invariant
-    log_h = np.log((L / np.pi) * np.abs(_theta(1, z)) / _theta1_prime0()) - gauss
-    thetas0 = [abs(_theta(nu, 0.0)) for nu in (2, 3, 4)]
-    if operator == "sigma":
-        s = sum(np.abs(_theta(nu, z / 2)) for nu in (1, 2, 3, 4)) / sum(thetas0)
-        return [(s * np.exp(-2.0 * 0.125 * gauss), log_h)]
-    s = sum(np.abs(_theta(nu, z)) ** 2 / t0 for nu, t0 in zip((2, 3, 4), thetas0)) / sum(thetas0)
-    eps1 = np.pi * _theta1_prime0() / sum(thetas0)  # 2π|η(i)|³ / Σ|θ_ν(0)|
-    return [(s * np.exp(-2.0 * gauss), log_h), (-(eps1**2) * one, math.log(L) * one)]
-
-
-def _modulations(d: np.ndarray, corrections: bool, angular: bool) -> np.ndarray:
-    """The bracket's basis at d (K, 2): rows 1, |d|^{−2} and cos(4θ)|d|^{−2} as switched on; (k, K)."""
-    d = np.asarray(d, dtype=np.float64).reshape(-1, 2)
-    rows = [np.ones(d.shape[0])]
-    if corrections:
-        r2 = d[:, 0] ** 2 + d[:, 1] ** 2
-        rows.append(1.0 / r2)
-        if angular:
-            rows.append(np.cos(4.0 * np.arctan2(d[:, 1], d[:, 0])) / r2)
-    return np.stack(rows)
-
-
-def _basis(terms: list[tuple[np.ndarray, np.ndarray]], delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """u_Δ and du_Δ/dΔ for Δ of shape (B,): two (B, K) arrays."""
-    delta = np.asarray(delta, dtype=np.float64)[:, None]
-    u = sum(c * np.exp(-2.0 * delta * ell) for c, ell in terms)
-    du = sum(-2.0 * ell * c * np.exp(-2.0 * delta * ell) for c, ell in terms)
-    return u, du
-
-
-def scaling_form(
-    d: np.ndarray, L: int, delta: float, operator: Operator = "sigma", form: Form = "torus"
-) -> np.ndarray:
-    """u_Δ, the fit model with A = 1 and no corrections, on an L×L torus: d (K,) axis distances
-    or (K, 2) displacement vectors (nonzero mod L) -> (K,). For the torus form and Δ = 1/8 (σ)
-    or 1 (ε) this is the critical Ising torus correlator, → |d|^{−2Δ} at short distance.
-    """
-    _check_form(form, operator)
-    d = np.asarray(d, dtype=np.float64)
-    vec = np.stack([d, np.zeros_like(d)], axis=-1) if d.ndim == 1 else d
-    return _basis(_terms(vec, L, operator, form), np.array([delta]))[0][0]
-
-
-def _check_form(form: str, operator: str) -> None:
-    if form not in _FORMS:
-        raise ValueError(f"form must be one of {', '.join(_FORMS)}; got {form!r}")
-    if operator not in ("sigma", "epsilon", "epsilon4"):
-        raise ValueError(f"operator must be sigma, epsilon or epsilon4; got {operator!r}")
 
 
 # --------------------------------------------------------------------------- the WLS kernel
@@ -541,93 +423,3 @@ def fit_scaling_dimension_from_curve(
         operator=operator, form=form, method=method, L=int(L), ci_level=ci_level,
         constrained=_at_cap(y, w, terms, mods, delta),
     )  # fmt: skip
-
-
-# --------------------------------------------------------------------------- magnetization
-def fit_magnetization_exponent(
-    temperatures: np.ndarray,
-    m: np.ndarray,
-    dm: np.ndarray | None = None,
-    T_c: float = T_C,
-    *,
-    side: Literal["below", "above"] = "below",
-    t_min: float = 0.0,
-    t_max: float = 0.1,
-    nu: float = 1.0,
-    correction: bool = False,
-    fit_tc: bool = False,
-    ci_level: float = 0.9,
-) -> ScalingFit:
-    """The paper's Fig. 2 method: ⟨|m|⟩ = B |t|^β (1 + b|t| if ``correction``), t = (T − T_c)/T_c;
-    returns Δ_σ = β/ν as ``value`` (B as ``amplitude``, b in ``corrections``).
-
-    temperatures, m, dm: (n_T,). Uses the points on ``side`` of T_c with t_min < |t| <= t_max,
-    more of them than parameters; ``fit_tc`` also fits T_c, starting from ``T_c``. Without ``dm``
-    the fit is unweighted and the parameter covariance is scaled by the residual variance, with a
-    Student-t quantile on n − p degrees of freedom (Mathematica's NonlinearModelFit, as in the
-    paper). With ``dm`` the fit is weighted and the covariance from dm is scaled up by χ²/dof when
-    that exceeds 1, Student-t again. The interval is statistical only: with exact Onsager data it
-    excludes 1/8 (β_eff ≈ 0.119 for t_max = 0.1, 0.1241 for 0.01); ``correction=True`` removes
-    most of that bias.
-    """
-    _check_level(ci_level)
-    if side not in ("below", "above"):
-        raise ValueError(f"side must be 'below' or 'above', got {side!r}")
-    T = np.asarray(temperatures, dtype=np.float64)
-    y = np.asarray(m, dtype=np.float64)
-    sig = np.ones_like(y) if dm is None else np.asarray(dm, dtype=np.float64)
-    if not (T.shape == y.shape == sig.shape and T.ndim == 1):
-        raise ValueError(
-            f"temperatures, m, dm must be 1D of equal length, got {T.shape}, {y.shape}, {sig.shape}"
-        )
-    sgn = -1.0 if side == "below" else 1.0
-    keep = (sgn * (T - T_c) / T_c > t_min) & (sgn * (T - T_c) / T_c <= t_max) & np.isfinite(y)
-    n_par = 2 + int(correction) + int(fit_tc)
-    if keep.sum() <= n_par:
-        raise ValueError(f"{int(keep.sum())} temperatures in the window for {n_par} parameters")
-    if np.any(sig[keep] <= 0) or np.any(y[keep] <= 0):
-        raise ValueError("m and dm must be > 0 in the fit window")
-    T, y, sig = T[keep], y[keep], sig[keep]
-    abs_t = sgn * (T - T_c) / T_c
-
-    def resid(p: np.ndarray) -> np.ndarray:  # p = (B, β[, b][, T_c])
-        tc = p[-1] if fit_tc else T_c
-        x = np.maximum(sgn * (T - tc) / tc, 1e-300)
-        return (p[0] * x ** p[1] * (1.0 + (p[2] * x if correction else 0.0)) - y) / sig
-
-    slope, icept = np.polyfit(np.log(abs_t), np.log(y), 1, w=y / sig)  # log-linear start
-    p0 = [math.exp(icept), slope] + [0.0] * int(correction) + [T_c] * int(fit_tc)
-    lb, ub = [-np.inf] * len(p0), [np.inf] * len(p0)
-    if fit_tc:  # T_c stays beyond the window's edge, so every |t| > 0 (the start T_c already is)
-        lb[-1], ub[-1] = (T.max(), np.inf) if side == "below" else (0.0, T.min())
-    res = optimize.least_squares(
-        resid, p0, bounds=(lb, ub), method="trf", x_scale="jac", xtol=1e-15, ftol=1e-15, gtol=1e-15
-    )
-    dof = y.size - n_par
-    chi2 = float(np.sum(res.fun**2))
-    pcov = np.linalg.pinv(res.jac.T @ res.jac)
-    pcov *= chi2 / dof if dm is None else max(1.0, chi2 / dof)
-    err = np.sqrt(np.diag(pcov))
-    beta, d_beta = float(res.x[1]), float(err[1])
-    tq = stats.t.ppf(0.5 + ci_level / 2.0, dof)
-    return ScalingFit(
-        beta / nu, d_beta / nu, (beta - tq * d_beta) / nu, (beta + tq * d_beta) / nu, ci_level,
-        amplitude=float(res.x[0]), amplitude_error=float(err[0]),
-        corrections=(float(res.x[2]),) if correction else (), chi2=chi2, dof=int(dof),
-        window=(float(abs_t.min()), float(abs_t.max())), n_points=int(y.size), operator="sigma",
-        form="magnetization", method="covariance", tc=float(res.x[-1]) if fit_tc else None,
-        tc_error=float(err[-1]) if fit_tc else None,
-    )  # fmt: skip
-
-
-def magnetization_exponent_per_flow(
-    temperatures: np.ndarray,
-    m: np.ndarray,
-    dm: np.ndarray | None = None,
-    T_c: float = T_C,
-    **kwargs,
-) -> list[ScalingFit]:
-    """:func:`fit_magnetization_exponent` for each flow length: m, dm (n_lengths, n_T) -> list."""
-    m = np.atleast_2d(m)
-    dms = [None] * m.shape[0] if dm is None else list(np.atleast_2d(dm))
-    return [fit_magnetization_exponent(temperatures, mi, di, T_c, **kwargs) for mi, di in zip(m, dms)]

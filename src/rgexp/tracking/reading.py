@@ -1,0 +1,159 @@
+"""Reading runs back, and logging the comparison report (used by rgexp.report).
+
+Runs come out as plain ``RunRecord``s: no MLflow object leaves this package. A report is logged as
+the artifacts (``report/…``) of a dedicated run tagged ``rgexp_report=1`` in the experiment of the
+runs it reports on; ``read_runs`` always skips such runs, so a report never reports on a report.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+from mlflow.tracking import MlflowClient
+
+import rgexp
+from rgexp.tracking.store import MLflowTracker, git_state
+
+
+REPORT_TAG = "rgexp_report"
+_TAG_MAX = 5000  # MLflow tag values are capped (8,000 characters in 3.x); stay well below
+__all__ = ["REPORT_TAG", "RunRecord", "read_runs", "log_report"]
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run as plain data.
+
+    final:   the latest value of every metric (MLflow's rule: largest step, then newest);
+    history: for the metrics asked for, ``[(step, value), …]`` sorted by step, one value per step
+             (the newest when a step was logged twice, e.g. across a resume).
+    """
+
+    run_id: str
+    run_name: str
+    experiment: str
+    status: str
+    params: dict[str, str]
+    tags: dict[str, str]
+    final: dict[str, float]
+    history: dict[str, list[tuple[int, float]]]
+
+
+def _sqlite_path(uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URI (None for other stores)."""
+    prefix = "sqlite:///"
+    return Path(uri[len(prefix):]) if uri.startswith(prefix) else None
+
+
+def _require_store(tracker: MLflowTracker) -> None:
+    """Refuse a local store that does not exist: opening it would silently create an empty one."""
+    path = _sqlite_path(tracker.uri)
+    if path is not None and not path.exists():
+        raise LookupError(f"no MLflow store at {path}; set tracking.root or tracking.uri")
+
+
+def _experiment_id(tracker: MLflowTracker, name: str) -> str:
+    exp = tracker.client.get_experiment_by_name(name)
+    if exp is None:
+        known = sorted(e.name for e in tracker.client.search_experiments())
+        raise LookupError(f"no MLflow experiment '{name}' in {tracker.uri}; allowed: {', '.join(known) or '(none)'}")
+    return exp.experiment_id
+
+
+def _read_history(client: MlflowClient, run_id: str, key: str) -> list[tuple[int, float]]:
+    newest: dict[int, tuple[int, float]] = {}
+    for m in client.get_metric_history(run_id, key):
+        if m.step not in newest or m.timestamp >= newest[m.step][0]:
+            newest[m.step] = (m.timestamp, m.value)
+    return [(step, newest[step][1]) for step in sorted(newest)]
+
+
+def _to_record(client: MlflowClient, run, experiment: str, history: Callable[[str], bool]) -> RunRecord:
+    final = {k: float(v) for k, v in run.data.metrics.items()}
+    return RunRecord(
+        run_id=run.info.run_id, run_name=run.info.run_name or run.info.run_id, experiment=experiment,
+        status=run.info.status, params=dict(run.data.params), tags=dict(run.data.tags), final=final,
+        history={k: _read_history(client, run.info.run_id, k) for k in sorted(final) if history(k)},
+    )
+
+
+def _tags_match(tags: dict[str, str], wanted: dict[str, str]) -> bool:
+    return all(tags.get(k) == v for k, v in wanted.items())
+
+
+def read_runs(
+    tracker: MLflowTracker,
+    *,
+    sweep_id: str | None = None,
+    tags: dict[str, str] | None = None,
+    run_ids: list[str] | None = None,
+    history: Callable[[str], bool] = lambda name: True,
+) -> list[RunRecord]:
+    """Runs of ``tracker.experiment`` (or exactly ``run_ids``, in any experiment), oldest first.
+
+    ``sweep_id`` and ``tags`` narrow the selection (all must match); ``history(name)`` says which
+    metrics get their full step history read (one query each), the others only their final value.
+    Report runs (tag ``rgexp_report=1``) are never returned; runs of every status are (the caller
+    decides what to do with unfinished ones). Raises LookupError with a one-line message for a
+    missing store, experiment or run id, or a store that cannot be read (e.g. no server).
+    """
+    _require_store(tracker)
+    wanted = dict(tags or {}) | ({"sweep_id": sweep_id} if sweep_id else {})
+    try:
+        runs = _fetch_runs(tracker, run_ids)
+        names: dict[str, str] = {}
+        records = []
+        for run in sorted(runs, key=lambda r: (r.info.start_time or 0, r.info.run_id)):
+            if run.data.tags.get(REPORT_TAG) == "1" or not _tags_match(run.data.tags, wanted):
+                continue
+            exp_id = run.info.experiment_id
+            if exp_id not in names:
+                names[exp_id] = tracker.client.get_experiment(exp_id).name
+            records.append(_to_record(tracker.client, run, names[exp_id], history))
+    except mlflow.exceptions.MlflowException as err:
+        raise LookupError(f"cannot read runs from {tracker.uri}: {str(err).splitlines()[0]}") from None
+    return records
+
+
+def _fetch_runs(tracker: MLflowTracker, run_ids: list[str] | None) -> list:
+    """The MLflow runs: exactly ``run_ids``, else every run of ``tracker.experiment``."""
+    client = tracker.client
+    if run_ids:
+        runs = []
+        for run_id in run_ids:
+            try:
+                runs.append(client.get_run(run_id))
+            except mlflow.exceptions.MlflowException:
+                raise LookupError(f"runs: no run '{run_id}' in {tracker.uri}") from None
+        return runs
+    exp_id = _experiment_id(tracker, tracker.experiment)
+    runs, token = [], None
+    while True:  # tags are matched by the caller, not in a filter string: values may hold any character
+        page = client.search_runs([exp_id], max_results=1000, page_token=token)
+        runs.extend(page)
+        token = page.token
+        if not token:
+            return runs
+
+
+def log_report(tracker: MLflowTracker, experiment: str, directory: Path, tags: dict[str, str]) -> str:
+    """Log every file under ``directory`` as artifacts ``report/…`` of a new run in ``experiment``.
+
+    The run is tagged ``rgexp_report=1`` (so readers skip it) plus ``tags`` (values truncated to
+    MLflow's limit) and ends FINISHED, or FAILED if the upload fails. Returns its run id.
+    """
+    exp_id = tracker.setup() if experiment == tracker.experiment else _experiment_id(tracker, experiment)
+    all_tags = {REPORT_TAG: "1", "rgexp_version": rgexp.__version__, **git_state(Path(__file__).parent),
+                **{k: str(v)[:_TAG_MAX] for k, v in tags.items()}}
+    run = tracker.client.create_run(exp_id, run_name=f"report-{time.strftime('%Y%m%d-%H%M%S')}", tags=all_tags)
+    status = "FAILED"
+    try:
+        tracker.client.log_artifacts(run.info.run_id, str(directory), "report")
+        status = "FINISHED"
+    finally:
+        tracker.client.set_terminated(run.info.run_id, status=status)
+    return run.info.run_id
