@@ -40,12 +40,14 @@ class Measurer:
     """
 
     def __init__(self, analysis: dict, tracked: TrackedRun, thermometers: dict | None = None, generator=None,
-                 scaling_temperatures: list[float] | None = None, rng: np.random.Generator | None = None) -> None:
+                 scaling_temperatures: list[float] | None = None, rng: np.random.Generator | None = None,
+                 energy_curves: dict | None = None) -> None:
         self.measurements = analysis["measurements"]
         self.reader = analysis.get("thermometer")
         self.scaling = analysis.get("scaling")
         self.tracked, self.thermometers, self.generator = tracked, thermometers or {}, generator
         self.scaling_temperatures, self.rng = list(scaling_temperatures or []), rng
+        self.energy_curves = energy_curves or {}  # lattice shape -> EnergyCurve (reading=energy)
         self.readings: dict[str, dict[float, list]] = {}
         self.deltas: dict[str, dict[str, list]] = {}
 
@@ -55,7 +57,8 @@ class Measurer:
             estimates = dict(self.measurements(x))
             reading = self._read(x)
             if reading is not None:
-                estimates["temperature"] = reading.mean_temperature
+                estimates["temperature"] = self.reader.temperature(
+                    reading, x, self.energy_curves.get(tuple(x.shape[1:])), self.generator)
                 self.readings.setdefault(stage, {}).setdefault(temperature, []).append(reading)
             for name, est in estimates.items():
                 self.tracked.log_metrics({f"{stage}/{name}/T{temperature:.4f}": est.value,

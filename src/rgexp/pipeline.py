@@ -25,6 +25,7 @@ from rgexp import resume as resume_mod
 from rgexp import chain_stage, measure, stages
 from rgexp.cache import DataCache, data_key
 from rgexp.config import RunSettings, check_config, instantiate_group, instantiate_node
+from rgexp.analysis.energy_thermometer import EnergyCurve
 from rgexp.errors import ConfigError, Interrupted
 from rgexp.ising.data import IsingData
 from rgexp.seeding import child_stream, numpy_generator, stage_streams, torch_generator
@@ -193,31 +194,51 @@ def _load_data(cfg: DictConfig, settings: RunSettings, parts: Parts, tracked: Tr
     return data, key
 
 
-def _data_at_sizes(cfg: DictConfig, settings: RunSettings, parts: Parts, sizes: list[int]) -> dict[int, IsingData]:
-    """Monte Carlo data of the sampler config at each linear size in ``sizes`` (coarse thermometers,
-    the Δ-against-T baseline).
+THERMOMETER_STREAM = 0  # child of mc_coarse for thermometer data (lattice sizes, the other children, are >= 1)
 
-    Size L draws from its own child of the ``mc_coarse`` stream, and is cached like the data.
+
+def _data_at_sizes(cfg: DictConfig, settings: RunSettings, parts: Parts, sizes: list[int | None],
+                   temperatures: list[float] | None = None, n_samples: int | None = None) -> dict:
+    """Monte Carlo data of the sampler config at each linear size in ``sizes`` (None: the data's own
+    size), optionally at other ``temperatures`` and ``n_samples``: coarse thermometers, the
+    Δ-against-T baseline, thermometer data on a wider grid.
+
+    Size L draws from its own child of the ``mc_coarse`` stream (data at other temperatures from a
+    child of child THERMOMETER_STREAM), and is cached like the data.
     """
     base = stage_streams(settings.data_seed if settings.data_seed is not None else settings.seed)["mc_coarse"]
+    if temperatures is not None:
+        base = child_stream(base, THERMOMETER_STREAM)
+    changes = ({"temperatures": list(temperatures)} if temperatures is not None else {}) | (
+        {"n_samples": n_samples} if n_samples is not None else {})
     out = {}
     for L in sizes:
-        node = OmegaConf.to_container(cfg.sampler, resolve=True) | {"L": L}
+        node = OmegaConf.to_container(cfg.sampler, resolve=True) | ({"L": L} if L is not None else {}) | changes
         sampler = instantiate_node(OmegaConf.create(node), "sampler")
-        ss = child_stream(base, L)
+        ss = child_stream(base, L if L is not None else THERMOMETER_STREAM)
         out[L], _ = parts.cache.get_or_create(data_key(node, ss.entropy, ss.spawn_key),
                                               lambda: sampler.sample(ss, progress=settings.progress))
     return out
 
 
-def _thermometers(cfg, settings, parts: Parts, data: IsingData, model, seed, device, tracked) -> dict:
-    """The data's thermometer and, with ``coarse_lattices``, one per coarse lattice size."""
+def _thermometers(cfg, settings, parts: Parts, data: IsingData, model, seed, device, tracked) -> tuple[dict, dict]:
+    """The data's thermometer and, with ``coarse_lattices``, one per coarse lattice size; trained on
+    the data (and new data of the coarse sizes), or all on new data at ``temperatures``. Returns
+    them by lattice shape, and (for ``reading=energy``) each lattice's ⟨s s'⟩(T) curve."""
     reader = parts.analysis.get("thermometer")
-    datasets = {data.lattice_shape: data}
-    if reader is not None and reader.coarse_lattices and "L" in cfg.sampler:
-        coarse = _data_at_sizes(cfg, settings, parts, stages.coarse_sizes(data.lattice_shape, parts.rg, model))
-        datasets |= {(L, L): d for L, d in coarse.items()}
-    return measure.train_thermometer_stage(parts.analysis, datasets, seed, device, tracked)
+    if reader is None:
+        return {}, {}
+    coarse = stages.coarse_sizes(data.lattice_shape, parts.rg, model) if reader.coarse_lattices else []
+    if reader.temperatures is not None:
+        fresh = _data_at_sizes(cfg, settings, parts, [None, *coarse], reader.temperatures, reader.n_samples)
+        datasets = {(fresh[None].lattice_shape if L is None else (L, L)): d for L, d in fresh.items()}
+    else:
+        datasets = {data.lattice_shape: data}
+        if coarse:
+            datasets |= {(L, L): d for L, d in _data_at_sizes(cfg, settings, parts, coarse).items()}
+    curves = {shape: EnergyCurve.from_spins(d.temperatures, d.spins) for shape, d in datasets.items()
+              } if reader.reading == "energy" else {}
+    return measure.train_thermometer_stage(parts.analysis, datasets, seed, device, tracked), curves
 
 
 def _execute(v: Validated, tracked: TrackedRun, config_yaml: str, stop: _StopFlag) -> dict:
@@ -234,7 +255,7 @@ def _execute(v: Validated, tracked: TrackedRun, config_yaml: str, stop: _StopFla
     if parts.analysis.get("criticality") is not None:
         tracked.log_metrics(parts.analysis["criticality"].measure(parts.sampler, crit_ss))
         stop.check("criticality")
-    thermometers = _thermometers(cfg, settings, parts, data, model, thermo_ss, device, tracked)
+    thermometers, energy_curves = _thermometers(cfg, settings, parts, data, model, thermo_ss, device, tracked)
     stop.check("thermometer")
     scaling = parts.analysis.get("scaling")
     scaling_ts = scaling.picks(data.temperatures) if scaling is not None else []
@@ -245,7 +266,7 @@ def _execute(v: Validated, tracked: TrackedRun, config_yaml: str, stop: _StopFla
         measure.baseline_stage(scaling, sized | others, numpy_generator(baseline_ss), tracked)
         stop.check("Monte Carlo baseline")
     measurer = measure.Measurer(parts.analysis, tracked, thermometers, torch_generator(read_ss, device),
-                                scaling_ts, numpy_generator(scaling_ss))
+                                scaling_ts, numpy_generator(scaling_ss), energy_curves)
     metrics: dict[str, Any] = stages.flow_and_rg(parts, model, data, streams, device, tracked, measurer,
                                                  settings.progress, stop=lambda: stop.check("flow and RG"))
     measurer.log_histograms()

@@ -1,5 +1,6 @@
 """The orchestrator end to end, in process: one MLflow run, reproducible, resumable bit for bit."""
 
+import math
 import os
 import signal
 from pathlib import Path
@@ -218,3 +219,40 @@ def test_rg_steps_are_read_by_coarse_thermometers(smoke_cfg, mlflow_client):
     assert step1[1.5] < T_C < step1[3.5]
     layer1 = {m.step for m in c.get_metric_history(run_id, "stack/temperature/T1.5000")}
     assert layer1 == {0, 1}  # the 16-unit layer is read as 4×4
+
+
+WIDE = [1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0]
+
+
+T_C = 2.0 / math.log(1.0 + math.sqrt(2.0))
+
+
+def _beyond(value: float, err: float, edge: float, side: int) -> bool:
+    """The reading lies beyond ``edge`` (side +1: above, −1: below) by 4 errors, or is censored at
+    the grid's end on that side (error NaN)."""
+    if math.isnan(err):
+        return value == (WIDE[-1] if side > 0 else WIDE[0])
+    return side * (value - edge) > 4 * err
+
+
+@pytest.mark.parametrize("reading", ["likelihood", "energy"])
+def test_thermometers_on_a_wider_grid_read_rg_steps_beyond_the_data_grid(reading, smoke_cfg, mlflow_client):
+    """With analysis.thermometer.temperatures every thermometer trains on new data at that grid, so
+    RG steps can read beyond the data's grid [1.5, T_c, 3.5]: a b = 2 block step drives T away from
+    T_c (temperature is relevant), the hot data hotter than 3.5; the ordered data stays below T_c
+    (the ⟨s s'⟩ curve is flat there, so "colder than 1.5" is not resolved on 4×4).
+    Read by likelihood or by energy, the data itself reads its own temperature within errors."""
+    result = run(smoke_cfg(f"analysis.thermometer.temperatures={WIDE}", "analysis.thermometer.n_samples=1000",
+                           f"analysis.thermometer.reading={reading}"))
+    c, run_id = mlflow_client, result["run_id"]
+    assert set(result["metrics"]["thermometers"]) == {"L8", "L4"}
+    metrics = c.get_run(run_id).data.metrics
+    for size in ("", "L4/"):  # both beat chance over the 9 classes of the wide grid
+        assert metrics[f"thermometer/{size}final/accuracy_ci_low"] > 1.0 / len(WIDE)
+    read, err = {}, {}
+    for t in (1.5, 3.5):
+        read[t] = {m.step: m.value for m in c.get_metric_history(run_id, f"rg/temperature/T{t:.4f}")}
+        err[t] = {m.step: m.value for m in c.get_metric_history(run_id, f"rg/temperature_err/T{t:.4f}")}
+    assert abs(read[3.5][0] - 3.5) < 4 * err[3.5][0], (read, err)
+    assert _beyond(read[3.5][1], err[3.5][1], 3.5, +1), (read, err)
+    assert _beyond(read[1.5][1], err[1.5][1], T_C, -1), (read, err)  # ordered stays ordered

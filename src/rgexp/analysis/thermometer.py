@@ -225,6 +225,7 @@ class TemperatureReading:
     predicted:     (n,) int64 argmax class of each configuration (for binning observables).
     mean_temperature:     mean over configurations of the argmax temperature, error std/√n.
     expected_temperature: mean over configurations of Σ_k p_k T_k, error std/√n.
+    likelihood_temperature: the ensemble's maximum-likelihood temperature (:func:`likelihood_temperature`).
     Errors treat the configurations as independent.
     """
 
@@ -234,6 +235,7 @@ class TemperatureReading:
     predicted: np.ndarray
     mean_temperature: Estimate
     expected_temperature: Estimate
+    likelihood_temperature: Estimate | None = None
     real_inputs: str = "as_is"
 
     @property
@@ -286,14 +288,13 @@ def measure_temperatures(
         x = sample_spins(x.clamp(-1.0, 1.0), generator)
     was_training = model.training
     model.eval()
-    probs, preds = [], []
+    log_probs = []
     for start in range(0, x.shape[0], EVAL_BATCH):
-        p = torch.softmax(model(x[start:start + EVAL_BATCH]).double(), dim=1)
-        probs.append(p)
-        preds.append(p.argmax(dim=1))
+        log_probs.append(torch.log_softmax(model(x[start:start + EVAL_BATCH]).double(), dim=1))
     model.train(was_training)
-    p = torch.cat(probs).cpu().numpy()
-    pred = torch.cat(preds).cpu().numpy()
+    log_p = torch.cat(log_probs).cpu().numpy()
+    p = np.exp(log_p)
+    pred = p.argmax(axis=1)
     temps = model.temperatures.detach().cpu().numpy().copy()
     return TemperatureReading(
         temperatures=temps,
@@ -302,5 +303,47 @@ def measure_temperatures(
         predicted=pred.astype(np.int64),
         mean_temperature=mean_estimate(temps[pred], tau_int=0.5),
         expected_temperature=mean_estimate(p @ temps, tau_int=0.5),
+        likelihood_temperature=likelihood_temperature(log_p, temps),
         real_inputs=real_inputs,
     )
+
+
+def likelihood_temperature(log_p: np.ndarray, temperatures: np.ndarray, ci_level: float = 0.9) -> Estimate:
+    """The temperature at which a set of configurations is most likely: log_p (n, n_T) -> Estimate.
+
+    With balanced classes, log p(T_k | x) = log p(x | T_k) + (terms without k), so
+    ℓ(T_k) = Σ_i log p(T_k | x_i) is the ensemble's log-likelihood up to a constant; its maximum is
+    interpolated by a parabola through the best grid point and its neighbours. Unlike the mean of
+    per-configuration argmax readings, it does not regress toward the middle of the grid when each
+    configuration alone says little. Error: the sandwich (per-configuration scores of the same
+    parabola over the curvature), valid even where the thermometer is not exactly calibrated.
+    A maximum on the grid's first or last point is censored (the ensemble lies at or beyond it):
+    that point is returned with error NaN.
+    """
+    log_p = np.asarray(log_p, dtype=np.float64)
+    temps = np.asarray(temperatures, dtype=np.float64)
+    n = log_p.shape[0]
+    ell = log_p.sum(axis=0)
+    k = int(np.argmax(ell))
+    if k == 0 or k == temps.size - 1:
+        return Estimate(float(temps[k]), math.nan, n_eff=float(n))
+    t0, t1, t2 = temps[k - 1:k + 2]
+    a, b = _parabolas(t0, t1, t2, log_p[:, k - 1:k + 2])  # per configuration: (n,), (n,)
+    curvature = 2.0 * a.sum()
+    if not curvature < 0:  # flat: no information beyond the grid point
+        return Estimate(float(t1), math.nan, n_eff=float(n))
+    t_hat = float(np.clip(-b.sum() / curvature, t0, t2))
+    scores = 2.0 * a * t_hat + b
+    err = float(math.sqrt(np.sum(scores**2)) / -curvature)
+    from scipy.stats import norm
+
+    z = float(norm.ppf(0.5 + ci_level / 2))
+    return Estimate(t_hat, err, t_hat - z * err, t_hat + z * err, ci_level, n_eff=float(n))
+
+
+def _parabolas(t0: float, t1: float, t2: float, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Coefficients a, b of a t² + b t + c through (t_j, y[:, j]), j = 0, 1, 2, for each row of y (n, 3)."""
+    d01 = (y[:, 1] - y[:, 0]) / (t1 - t0)
+    d12 = (y[:, 2] - y[:, 1]) / (t2 - t1)
+    a = (d12 - d01) / (t2 - t0)
+    return a, d01 - a * (t0 + t1)

@@ -11,6 +11,8 @@ in, so a seed fixes the model bit for bit (on CPU, for a given thread count).
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Callable
 from typing import Literal
 
@@ -25,10 +27,12 @@ from rgexp.analysis.thermometer import (
     ThermometerResult,
     binomial_estimate,
     measure_temperatures,
+    sample_spins,
     validate_thermometer_hyperparameters,
 )
+from rgexp.analysis.energy_thermometer import EnergyCurve
 from rgexp.ising.data import IsingData
-from rgexp.stats import mean_estimate
+from rgexp.stats import Estimate, mean_estimate
 
 __all__ = ["train_thermometer", "NeuralThermometer", "SINGLE_THREAD_FLOPS"]
 
@@ -195,6 +199,21 @@ class NeuralThermometer:
     :meth:`measure` reads temperatures with this config's ``real_inputs`` rule. With
     ``coarse_lattices`` the pipeline also trains one per coarse lattice size that the RG steps and
     square stacked-RBM layers reach, on fresh Monte Carlo data of that size (same temperatures).
+
+    ``temperatures``: the classes. None: the data's temperature grid, and the data's own lattice
+    size trains on the data. A list: every thermometer (the data's size included) trains on fresh
+    Monte Carlo data at these temperatures, ``n_samples`` per temperature (None: the sampler's) —
+    a grid wider than the data's lets readings of coarse-grained lattices go beyond it (a b = 2
+    block step roughly doubles T − T_c, so readings of a grid around T_c saturate at its edge).
+
+    ``reading``: the temperature logged for a set of configurations. "mean": the mean of each
+    configuration's most probable class (the paper's). "likelihood": the set's maximum-likelihood
+    temperature (:func:`rgexp.analysis.thermometer.likelihood_temperature`), which does not regress
+    toward the middle of the grid when single configurations say little (small coarse lattices);
+    at the grid's edge it is censored (logged at the edge, error NaN). "energy": the temperature
+    whose Monte Carlo ⟨s s'⟩ (of the thermometer's data on that lattice) matches the set's — the
+    exact maximum-likelihood temperature for the nearest-neighbour model
+    (:mod:`rgexp.analysis.energy_thermometer`); the network is still trained and its accuracy logged.
     """
 
     def __init__(
@@ -208,10 +227,28 @@ class NeuralThermometer:
         train_fraction: float = 0.6,
         real_inputs: Literal["as_is", "sample"] = "as_is",
         coarse_lattices: bool = True,
+        temperatures: list[float] | None = None,
+        n_samples: int | None = None,
+        reading: Literal["mean", "likelihood", "energy"] = "mean",
     ) -> None:
+        if reading not in ("mean", "likelihood", "energy"):
+            raise ValueError(f"reading must be one of 'mean', 'likelihood', 'energy', got {reading!r}")
+        self.reading = reading
         if not isinstance(coarse_lattices, bool):
             raise ValueError(f"coarse_lattices must be true or false, got {coarse_lattices!r}")
         self.coarse_lattices = coarse_lattices
+        if temperatures is not None:
+            temps = list(temperatures)
+            if len(temps) < 2 or len(set(temps)) != len(temps) or not all(
+                    isinstance(t, (int, float)) and math.isfinite(t) and t > 0 for t in temps):
+                raise ValueError(f"temperatures must be null or a list of >= 2 distinct finite numbers > 0, "
+                                 f"got {temps!r}")
+            temperatures = [float(t) for t in temps]
+        if n_samples is not None and (isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 2):
+            raise ValueError(f"n_samples must be null or an integer >= 2, got {n_samples!r}")
+        if n_samples is not None and temperatures is None:
+            raise ValueError("n_samples applies to fresh thermometer data only: set temperatures too, or n_samples=null")
+        self.temperatures, self.n_samples = temperatures, n_samples
         validate_thermometer_hyperparameters(
             hidden=hidden, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
             weight_decay=weight_decay, train_fraction=train_fraction, real_inputs=real_inputs)
@@ -223,7 +260,8 @@ class NeuralThermometer:
         return (f"NeuralThermometer(hidden={self.hidden}, epochs={self.epochs}, "
                 f"batch_size={self.batch_size}, lr={self.lr}, optimizer={self.optimizer!r}, "
                 f"weight_decay={self.weight_decay}, train_fraction={self.train_fraction}, "
-                f"real_inputs={self.real_inputs!r}, coarse_lattices={self.coarse_lattices})")
+                f"real_inputs={self.real_inputs!r}, coarse_lattices={self.coarse_lattices}, "
+                f"temperatures={self.temperatures}, n_samples={self.n_samples}, reading={self.reading!r})")
 
     def fit(self, data: IsingData, generator: torch.Generator, device: str | torch.device = "cpu",
             log: LogFn | None = None) -> ThermometerResult:
@@ -239,3 +277,18 @@ class NeuralThermometer:
         if isinstance(model, ThermometerResult):
             model = model.model
         return measure_temperatures(model, configs, real_inputs=self.real_inputs, generator=generator)
+
+    def temperature(self, reading: TemperatureReading, configs: np.ndarray | None = None,
+                    curve: EnergyCurve | None = None, generator: torch.Generator | None = None) -> Estimate:
+        """The temperature this config logs for a reading of ``configs``: by ``reading`` = mean or
+        likelihood from the network's reading, energy from ``curve`` (the lattice's ⟨s s'⟩(T))."""
+        if self.reading == "likelihood":
+            return reading.likelihood_temperature
+        if self.reading == "mean":
+            return reading.mean_temperature
+        if curve is None or configs is None:
+            raise ValueError("the energy reading needs the configurations and the lattice's energy curve")
+        x = np.asarray(configs, dtype=np.float64)
+        if self.real_inputs == "sample" and generator is not None:
+            x = sample_spins(torch.as_tensor(x), generator).numpy()
+        return curve.read(x)
