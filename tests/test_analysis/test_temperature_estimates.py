@@ -9,7 +9,6 @@ its nominal rate.
 """
 
 import numpy as np
-import pytest
 from scipy import optimize
 from scipy.special import logsumexp
 
