@@ -100,3 +100,24 @@ def test_ising1d_fixed_point_couplings_follow_exact_decimation(isolated, mlflow_
         err = np.array(_history(mlflow_client, rid, f"rg/coupling_err/T{t:.4f}"))
         assert np.all(np.abs(measured - exact) < 4 * err + 1e-12)
         assert len(_history(mlflow_client, rid, f"stack/coupling/T{t:.4f}")) == 3
+
+
+def test_coarse_graining_sweep_runs_both_models_from_the_command_line(tmp_path):
+    """``python -m rgexp -m experiment=coarse_graining``: the preset's own sweep (hydra.sweeper.params)
+    runs the stack 1024→256→64 and the single RBM 1024→64 as two runs of one sweep (tiny sizes)."""
+    from mlflow.tracking import MlflowClient
+
+    from tests.conftest import run_cli
+
+    tiny = ["sampler.n_samples=20", "model.train.epochs=1", "model.train.batch_size=20", "flow.n_steps=1",
+            "flow.n_samples=10", "analysis.thermometer.epochs=1", "analysis.thermometer.n_samples=10",
+            "analysis.scaling=null", "analysis.receptive.n_samples=40", "analysis.receptive.n_units=2"]
+    proc = run_cli(["-m", "experiment=coarse_graining", f"tracking.root={tmp_path / 'mlruns'}",
+                    f"cache.directory={tmp_path / 'cache'}", "progress=false", *tiny], cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("coarse_graining").experiment_id])
+    assert sorted(r.data.params["model.layers"] for r in runs) == ["[1024, 256, 64]", "[1024, 64]"]
+    assert {r.info.status for r in runs} == {"FINISHED"}
+    assert len({r.data.tags["sweep_id"] for r in runs}) == 1
+    assert all("receptive/stack_layer_1/radius" in r.data.metrics for r in runs)
