@@ -22,6 +22,7 @@ from rgexp.analysis import (
 )
 from rgexp.analysis.figures import delta_curves
 from rgexp.analysis.receptive_plots import plot_correlator_maps, plot_G
+from rgexp.analysis.receptive_size import arrange_on_grid
 from rgexp.analysis.thermometer_figures import plot_confusion, plot_temperature_histograms
 from rgexp.ising.data import IsingData
 from rgexp.seeding import child_stream, torch_generator
@@ -185,6 +186,24 @@ def baseline_stage(scaling, datasets: dict[int, IsingData], rng: np.random.Gener
         fig = delta_curves(points, exact, "temperature T", f"Monte Carlo data (T_c = {scaling.T_c:.4f})")
         tracked.log_figure(fig, "figures/delta_vs_T_mc.png")
     return points
+
+
+def layer_orders(analysis: dict, model, data: IsingData) -> list[np.ndarray | None] | None:
+    """For ``receptive.arrange_layers``: per stack layer (index 0 = the input), the unit order that
+    lays a square layer out by its receptive fields (None: keep index order); None when off."""
+    spec = analysis.get("receptive")
+    if spec is None or not spec.arrange_layers or not hasattr(model, "rbms") or len(data.lattice_shape) != 2:
+        return None
+    spins = data.spins[spec.pick(data.temperatures)][: spec.n_samples].astype(np.float64)
+    orders: list[np.ndarray | None] = [None]
+    for layer, rbm in enumerate(model.rbms, start=1):
+        side = int(round(np.sqrt(rbm.n_hidden)))
+        if side * side != rbm.n_hidden:
+            orders.append(None)
+            continue
+        size = receptive_field_size(stacked_correlator(model, spins, layer), data.lattice_shape)
+        orders.append(arrange_on_grid(size.centre, data.lattice_shape))
+    return orders
 
 
 def receptive_stage(analysis: dict, model, data: IsingData, rg, gen: np.random.Generator,

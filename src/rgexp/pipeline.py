@@ -268,7 +268,8 @@ def _execute(v: Validated, tracked: TrackedRun, config_yaml: str, stop: _StopFla
     measurer = measure.Measurer(parts.analysis, tracked, thermometers, torch_generator(read_ss, device),
                                 scaling_ts, numpy_generator(scaling_ss), energy_curves)
     metrics: dict[str, Any] = stages.flow_and_rg(parts, model, data, streams, device, tracked, measurer,
-                                                 settings.progress, stop=lambda: stop.check("flow and RG"))
+                                                 settings.progress, stop=lambda: stop.check("flow and RG"),
+                                                 layer_orders=measure.layer_orders(parts.analysis, model, data))
     measurer.log_histograms()
     measurer.fit_magnetization("flow", metrics["flow"])
     metrics["delta"] = measurer.log_deltas()

@@ -111,10 +111,13 @@ def _bottom_rbm(model: torch.nn.Module) -> torch.nn.Module:
 
 def flow_and_rg(parts, model, data: IsingData, streams, device: torch.device, tracked: TrackedRun,
                 measure: Callable, progress: bool = False,
-                stop: Callable[[], None] | None = None) -> dict[str, Any]:
+                stop: Callable[[], None] | None = None,
+                layer_orders: list[np.ndarray | None] | None = None) -> dict[str, Any]:
     """Flow and block-spin the data at every temperature; ``measure(stage, T, configs)`` each step.
 
-    ``stop()`` is called after each temperature: it raises to end the stage at that safe point."""
+    ``stop()`` is called after each temperature: it raises to end the stage at that safe point.
+    ``layer_orders[k]`` (from ``measure.layer_orders``) permutes stack layer k's units before it is
+    laid out as a lattice."""
     rbm = _bottom_rbm(model)
     gen_flow = torch_generator(streams["flow"], device)
     gen_rg = numpy_generator(streams["rg"])
@@ -131,7 +134,9 @@ def flow_and_rg(parts, model, data: IsingData, streams, device: torch.device, tr
         rg_curves[float(t)] = measure("rg", float(t), rg_configs)
         if hasattr(model, "propagate_up"):
             layers = model.propagate_up(v0[: parts.flow.n_samples])
-            stack_curves[float(t)] = measure("stack", float(t), [_as_lattice(model.to_spins(x)) for x in layers])
+            orders = layer_orders or [None] * len(layers)
+            stack_curves[float(t)] = measure("stack", float(t), [_as_lattice(model.to_spins(x), o)
+                                                                 for x, o in zip(layers, orders)])
         if stop is not None:
             stop()
     for kind in parts.flow.extra_starts:
@@ -144,14 +149,17 @@ def flow_and_rg(parts, model, data: IsingData, streams, device: torch.device, tr
     return {"flow": flow_curves, "rg": rg_curves, "stack": stack_curves}
 
 
-def _as_lattice(x: torch.Tensor) -> np.ndarray:
-    """(n, m) layer activations as (n, √m, √m) when m is a square, else (n, m).
+def _as_lattice(x: torch.Tensor, order: np.ndarray | None = None) -> np.ndarray:
+    """(n, m) layer activations, units permuted by ``order`` when given, as (n, √m, √m) when m is a
+    square, else (n, m).
 
     Hidden units carry no geometry of their own; the square arrangement only gives the layer's
     nearest-neighbour correlation a meaning when the stack has learned local filters. Its ⟨|m|⟩
     does not depend on the arrangement.
     """
     arr = x.detach().cpu().numpy()
+    if order is not None:
+        arr = arr[:, order]
     side = int(round(np.sqrt(arr.shape[1])))
     return arr.reshape(-1, side, side) if side * side == arr.shape[1] else arr
 

@@ -167,3 +167,29 @@ def test_block_spin_correlators_have_exact_patch_sizes_that_grow_with_depth():
 def test_bad_input_is_refused_with_a_clear_message(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# --------------------------------------------------------------------------- units on a grid
+def test_arrange_on_grid_puts_shuffled_block_spins_back_in_place():
+    """Block spins of a b = 2 step have exactly local fields: shuffled, they are laid back out in the
+    coarse lattice's own row-major order — the RG step's geometry, recovered from C_ia alone."""
+    from rgexp.analysis.receptive import rg_correlator
+    from rgexp.analysis.receptive_size import arrange_on_grid
+
+    rng = np.random.default_rng(5)
+    spins = rng.choice([-1.0, 1.0], size=(3000, 16, 16))
+    c = rg_correlator(spins, 2, "average", 1, rng)
+    shuffle = rng.permutation(64)
+    size = receptive_field_size(c.value[:, shuffle], (16, 16))
+    order = arrange_on_grid(size.centre, (16, 16))
+    assert np.array_equal(shuffle[order], np.arange(64))
+
+
+def test_arrange_on_grid_is_a_permutation_and_refuses_non_squares():
+    from rgexp.analysis.receptive_size import arrange_on_grid
+
+    rng = np.random.default_rng(1)
+    order = arrange_on_grid(rng.uniform(0, 8, size=(16, 2)), (8, 8))
+    assert sorted(order) == list(range(16))
+    with pytest.raises(ValueError, match="perfect square"):
+        arrange_on_grid(np.zeros((12, 2)), (8, 8))

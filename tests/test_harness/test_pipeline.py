@@ -256,3 +256,13 @@ def test_thermometers_on_a_wider_grid_read_rg_steps_beyond_the_data_grid(reading
     assert abs(read[3.5][0] - 3.5) < 4 * err[3.5][0], (read, err)
     assert _beyond(read[3.5][1], err[3.5][1], 3.5, +1), (read, err)
     assert _beyond(read[1.5][1], err[1.5][1], T_C, -1), (read, err)  # ordered stays ordered
+
+
+def test_arranging_stack_layers_by_receptive_field_changes_geometry_only(smoke_cfg):
+    """arrange_layers permutes a square layer's units before it is read as a lattice: ⟨|m|⟩ of every
+    layer, which ignores geometry, is the same with and without it, to the last bit."""
+    stack = ("model=stacked_rbm", "model.layers=[64,16]", "analysis.thermometer=null", "analysis.scaling=null")
+    plain = run(smoke_cfg(*stack))
+    arranged = run(smoke_cfg(*stack, "analysis.receptive.arrange_layers=true"))
+    for t, curves in plain["metrics"]["stack"].items():
+        assert arranged["metrics"]["stack"][t]["abs_magnetization"] == curves["abs_magnetization"]

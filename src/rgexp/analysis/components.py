@@ -24,10 +24,16 @@ class ReceptiveFields:
     sample:      hidden units as samples of p(h|v) instead of conditional means.
     nulls:       null patterns whose G(d) is drawn with the others: white_noise, checkerboard<b>
                  (b×b blocks, e.g. checkerboard4); blocks larger than half the lattice are skipped.
+    arrange_layers: lay each square stack layer out on its √m×√m lattice by its units' receptive-
+                 field centres (rgexp.analysis.receptive_size.arrange_on_grid) before the layer is
+                 measured as a lattice (stack/* metrics); false: in unit-index order.
     """
 
     def __init__(self, n_units: int = 16, n_samples: int = 2000, temperature: float | None = None,
-                 sample: bool = False, nulls: list[str] = ()) -> None:
+                 sample: bool = False, nulls: list[str] = (), arrange_layers: bool = False) -> None:
+        if not isinstance(arrange_layers, bool):
+            raise ValueError(f"arrange_layers must be true or false, got {arrange_layers!r}")
+        self.arrange_layers = arrange_layers
         bad = [n for n in nulls if n != "white_noise" and not (n.startswith("checkerboard") and n[12:].isdigit()
                                                               and int(n[12:]) >= 1)]
         if bad:

@@ -46,7 +46,7 @@ import numpy as np
 from rgexp.analysis.receptive import Correlator
 from rgexp.stats import Estimate
 
-__all__ = ["ReceptiveSize", "receptive_field_size", "uniform_r2"]
+__all__ = ["ReceptiveSize", "receptive_field_size", "uniform_r2", "arrange_on_grid"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -181,3 +181,34 @@ def _summary(r2: np.ndarray) -> tuple[Estimate, Estimate]:
     radius = math.sqrt(max(mean, 0.0))
     rerr = err / (2.0 * radius) if radius > 0 else float("nan")
     return mean_r2, Estimate(radius, rerr, n_eff=float(n))
+
+
+def arrange_on_grid(centres: np.ndarray, lattice_shape: tuple[int, int]) -> np.ndarray:
+    """Lay m hidden units out as a √m×√m lattice by where their receptive fields sit.
+
+    centres: (m, 2) receptive-field centres on the L_0×L_1 torus ``lattice_shape`` (e.g.
+    ``ReceptiveSize.centre``). Site (i, j) of the s×s grid (s = √m) covers the input block centred
+    at ((i + ½) L_0/s − ½, (j + ½) L_1/s − ½); units go to sites one to one, minimising the total
+    squared minimum-image distance (an assignment problem). Returns order (m,) with
+    ``activations[:, order]`` row-major on the grid: order[site] = the unit placed there. Hidden
+    units have no geometry of their own; this gives a layer the one its receptive fields imply,
+    so that its nearest-neighbour correlations (and thermometer readings) mean what they do on a
+    lattice. A block-spin layer comes back in its own row-major order.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    c = np.asarray(centres, dtype=np.float64)
+    m = c.shape[0]
+    side = int(round(math.sqrt(m)))
+    if c.ndim != 2 or c.shape[1] != 2 or side * side != m or len(lattice_shape) != 2:
+        raise ValueError(f"centres must be (m, 2) with m a perfect square on a 2D lattice, got {c.shape} "
+                         f"on {tuple(lattice_shape)}")
+    L = np.asarray(lattice_shape, dtype=np.float64)
+    grid = np.stack(np.meshgrid(np.arange(side), np.arange(side), indexing="ij"), axis=-1).reshape(-1, 2)
+    sites = (grid + 0.5) * (L / side) - 0.5  # (m, 2)
+    d = (c[None, :, :] - sites[:, None, :] + L / 2.0) % L - L / 2.0  # (sites, units, 2)
+    rows, cols = linear_sum_assignment((d**2).sum(axis=-1))
+    order = np.empty(m, dtype=np.int64)
+    order[rows] = cols
+    return order
+
