@@ -182,10 +182,22 @@ def check_sweep(argv: list[str]) -> str | None:
             validate(cfg, task)
         except (ConfigError, StorageError) as err:
             which = " ".join(o for o in job if o.split("=", 1)[0].lstrip("+~") in swept)
-            return f"sweep job #{num} ({which}): {err}"
+            return f"sweep job #{num} ({which}): {explain(err, task)}"
         finally:
             GlobalHydra.instance().clear()
     return None
+
+
+def explain(err: Exception, overrides: list[str]) -> str:
+    """The error's line, saying where an unknown key came from when the user did not type it: a
+    preset sets keys of the options it was written for (``experiment=smoke sampler=chain1d``)."""
+    text = str(err)
+    m = re.match(r"unknown key '([^']+)'", text)
+    typed = {o.split("=", 1)[0].lstrip("+~") for o in overrides}
+    preset = next((o.split("=", 1)[1] for o in overrides if o.startswith("experiment=")), None)
+    if m and m.group(1) not in typed and preset:
+        text += f" (set by experiment={preset}, which does not fit the options chosen with it)"
+    return text
 
 
 def _sweeper_params(overrides: list[str]) -> list[str]:
@@ -225,7 +237,7 @@ def _task(cfg: DictConfig) -> None:
     try:
         result = run(cfg, tags=tags, overrides=overrides)
     except ConfigError as err:
-        print(f"rgexp: error: {err}", file=sys.stderr)
+        print(f"rgexp: error: {explain(err, overrides)}", file=sys.stderr)
         sys.exit(2)
     except Interrupted as err:
         run_id = getattr(err, "run_id", "<run_id>")

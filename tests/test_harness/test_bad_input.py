@@ -67,6 +67,8 @@ CASES = [
      ["temperatures must be null or a list of >= 2 distinct finite numbers > 0, got [2.0]"]),
     ("thermometer-samples-without-grid", MAIN, ["analysis.thermometer.n_samples=100"],
      ["n_samples applies to fresh thermometer data only"]),
+    ("preset-key-not-fitting-the-chosen-option", MAIN, ["sampler=chain1d"],
+     ["unknown key 'sampler.L'; allowed: N,", "(set by experiment=smoke, which does not fit"]),
     ("unknown-device", MAIN, ["device=tpu"], ["device must be one of 'auto', 'cpu', 'cuda', got 'tpu'"]),
     ("cuda-without-gpu", MAIN, ["device=cuda"], ["device=cuda but no CUDA device", "allowed: auto, cpu"]),
     ("negative-checkpoint-interval", MAIN, ["checkpoint_every=-1"], ["checkpoint_every must be >= 0, got -1"]),
