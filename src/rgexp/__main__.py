@@ -253,11 +253,15 @@ def _task(cfg: DictConfig) -> None:
 
 def main() -> None:
     sys.argv = fix_argv(sys.argv)
-    problem = preflight(sys.argv) or check_sweep(sys.argv)
-    if problem is not None:
-        print(f"rgexp: error: {problem}", file=sys.stderr)
-        sys.exit(2)
-    _task()
+    try:
+        problem = preflight(sys.argv) or check_sweep(sys.argv)
+        if problem is not None:
+            print(f"rgexp: error: {problem}", file=sys.stderr)
+            sys.exit(2)
+        _task()
+    except KeyboardInterrupt:  # Ctrl-C before a run installed its handler (imports, checks)
+        print("rgexp: interrupted before any run started; nothing was written", file=sys.stderr)
+        sys.exit(130)
 
 
 if __name__ == "__main__":

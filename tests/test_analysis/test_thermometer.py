@@ -269,3 +269,14 @@ def test_bayes_bound_on_monte_carlo_data(exact):
     se = np.sqrt(b * (1 - b) / n)
     assert b - delta_posterior(pk, C_POSTERIOR) - 3 * se <= result.accuracy.value <= b + 3 * se
     assert result.test_loss.value >= conditional_entropy(probs) - 3 * result.test_loss.error
+
+
+def test_sign_spins_keeps_signs_and_breaks_ties_evenly():
+    from rgexp.analysis.thermometer import sign_spins
+
+    g = torch.Generator().manual_seed(4)
+    x = torch.tensor([[-1.0, -0.5, 0.25, 1.0]])
+    assert torch.equal(sign_spins(x, g), torch.tensor([[-1.0, -1.0, 1.0, 1.0]]))
+    ties = sign_spins(torch.zeros(20000), g)
+    assert set(ties.unique().tolist()) == {-1.0, 1.0}
+    assert abs(float(ties.mean())) < 4 * (1 / 20000) ** 0.5  # mean of ±1 coins: sd 1/√n

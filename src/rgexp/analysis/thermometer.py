@@ -24,6 +24,11 @@ mean-field flows in [-1, 1] — are handled by ``real_inputs``:
 * ``"sample"`` replaces each value x by a ±1 spin with p(+1) = (1 + x)/2 (:func:`sample_spins`),
   so inputs are on the training manifold and E[spin] = x. The independent per-site noise it adds
   is itself disorder and plausibly biases readings upward too; ±1 inputs pass unchanged.
+* ``"sign"`` replaces each value by its sign, a 0 by a random ±1 (:func:`sign_spins`): 2×2 block
+  averages become majority-rule block spins, mean-field flows their most probable spins. It keeps
+  the magnitude |s| = 1 that nearest-neighbour correlations (and the energy reading) depend on:
+  for ``"as_is"`` and ``"sample"`` alike the expected ⟨s s′⟩ of neighbours is x x′, which shrinks
+  with |x| and reads hot.
 
 Neither choice is neutral (neither bias has been quantified here): report which one was used, and
 compare both before trusting absolute temperatures of real-valued configurations. Randomness
@@ -57,7 +62,7 @@ __all__ = [
     "validate_thermometer_hyperparameters",
 ]
 
-RealInputs = Literal["as_is", "sample"]
+RealInputs = Literal["as_is", "sample", "sign"]
 EVAL_BATCH = 8192  # configurations per forward pass when only evaluating
 
 
@@ -78,7 +83,7 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "optimizer": (lambda x: x in ("adam", "sgd"), "one of 'adam', 'sgd'"),
     "weight_decay": (lambda x: _is_num(x) and math.isfinite(x) and x >= 0, "a finite float >= 0"),
     "train_fraction": (lambda x: _is_num(x) and 0 < x < 1, "in (0, 1)"),
-    "real_inputs": (lambda x: x in ("as_is", "sample"), "one of 'as_is', 'sample'"),
+    "real_inputs": (lambda x: x in ("as_is", "sample", "sign"), "one of 'as_is', 'sample', 'sign'"),
 }
 
 
@@ -262,6 +267,14 @@ def sample_spins(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return torch.where(up, 1.0, -1.0).to(x.dtype)
 
 
+def sign_spins(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """The sign of each value, a random ±1 where it is 0 (draws from ``generator`` on its device);
+    any shape, same dtype/device; ±1 inputs come back unchanged."""
+    u = torch.rand(x.shape, generator=generator, device=generator.device, dtype=torch.float64)
+    coin = torch.where(u.to(x.device) < 0.5, 1.0, -1.0).to(x.dtype)
+    return torch.where(x == 0, coin, torch.sign(x))
+
+
 @torch.no_grad()
 def measure_temperatures(
     model: Thermometer,
@@ -282,10 +295,11 @@ def measure_temperatures(
     if not torch.all(x.abs() <= 1.0 + 1e-6):  # also catches NaN
         raise ValueError("configurations must be in the ±1 convention with values in [-1, 1] "
                          "(map {0,1} units to ±1 first)")
-    if real_inputs == "sample":
+    if real_inputs in ("sample", "sign"):
         if generator is None:
-            raise ValueError("real_inputs='sample' needs a torch.Generator")
-        x = sample_spins(x.clamp(-1.0, 1.0), generator)
+            raise ValueError(f"real_inputs={real_inputs!r} needs a torch.Generator")
+        convert = sample_spins if real_inputs == "sample" else sign_spins
+        x = convert(x.clamp(-1.0, 1.0), generator)
     was_training = model.training
     model.eval()
     log_probs = []

@@ -28,6 +28,7 @@ from rgexp.analysis.thermometer import (
     binomial_estimate,
     measure_temperatures,
     sample_spins,
+    sign_spins,
     validate_thermometer_hyperparameters,
 )
 from rgexp.analysis.energy_thermometer import EnergyCurve
@@ -225,7 +226,7 @@ class NeuralThermometer:
         optimizer: Literal["adam", "sgd"] = "adam",
         weight_decay: float = 0.0,
         train_fraction: float = 0.6,
-        real_inputs: Literal["as_is", "sample"] = "as_is",
+        real_inputs: Literal["as_is", "sample", "sign"] = "as_is",
         coarse_lattices: bool = True,
         temperatures: list[float] | None = None,
         n_samples: int | None = None,
@@ -288,7 +289,7 @@ class NeuralThermometer:
             return reading.mean_temperature
         if curve is None or configs is None:
             raise ValueError("the energy reading needs the configurations and the lattice's energy curve")
-        x = np.asarray(configs, dtype=np.float64)
-        if self.real_inputs == "sample" and generator is not None:
-            x = sample_spins(torch.as_tensor(x), generator).numpy()
-        return curve.read(x)
+        x = torch.as_tensor(np.asarray(configs, dtype=np.float64))
+        if self.real_inputs != "as_is" and generator is not None:
+            x = (sample_spins if self.real_inputs == "sample" else sign_spins)(x, generator)
+        return curve.read(x.numpy())

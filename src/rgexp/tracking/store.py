@@ -83,6 +83,20 @@ def _probe_writable(directory: Path) -> None:
     os.unlink(name)
 
 
+@contextlib.contextmanager
+def _no_download_bar():
+    """MLflow draws a progress bar for every artifact download; a resume fetches two small files."""
+    old = os.environ.get("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR")
+    os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", None)
+        else:
+            os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = old
+
+
 class MLflowTracker:
     """Config group ``tracking``: where runs go.
 
@@ -207,7 +221,8 @@ class MLflowTracker:
         """The ``config.yaml`` a run was started with (FileNotFoundError if it has none)."""
         with tempfile.TemporaryDirectory() as tmp:
             try:
-                path = self.client.download_artifacts(run_id, "config.yaml", tmp)
+                with _no_download_bar():
+                    path = self.client.download_artifacts(run_id, "config.yaml", tmp)
             except (mlflow.exceptions.MlflowException, OSError) as err:
                 raise FileNotFoundError(f"run {run_id} has no config.yaml artifact") from err
             return Path(path).read_text()
@@ -216,7 +231,8 @@ class MLflowTracker:
         """The run's last checkpoint, loaded with ``weights_only=True``."""
         with tempfile.TemporaryDirectory() as tmp:
             try:
-                path = self.client.download_artifacts(run_id, CHECKPOINT, tmp)
+                with _no_download_bar():
+                    path = self.client.download_artifacts(run_id, CHECKPOINT, tmp)
             except (mlflow.exceptions.MlflowException, OSError) as err:
                 raise FileNotFoundError(f"run {run_id} has no checkpoint {CHECKPOINT}") from err
             try:
