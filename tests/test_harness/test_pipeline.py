@@ -235,15 +235,17 @@ def _beyond(value: float, err: float, edge: float, side: int) -> bool:
     return side * (value - edge) > 4 * err
 
 
-@pytest.mark.parametrize("reading", ["likelihood", "energy"])
-def test_thermometers_on_a_wider_grid_read_rg_steps_beyond_the_data_grid(reading, smoke_cfg, mlflow_client):
+@pytest.mark.parametrize("reading,real_inputs", [("likelihood", "as_is"), ("energy", "sign")])
+def test_thermometers_on_a_wider_grid_read_rg_steps_beyond_the_data_grid(reading, real_inputs, smoke_cfg,
+                                                                          mlflow_client):
     """With analysis.thermometer.temperatures every thermometer trains on new data at that grid, so
     RG steps can read beyond the data's grid [1.5, T_c, 3.5]: a b = 2 block step drives T away from
     T_c (temperature is relevant), the hot data hotter than 3.5; the ordered data stays below T_c
     (the ⟨s s'⟩ curve is flat there, so "colder than 1.5" is not resolved on 4×4).
     Read by likelihood or by energy, the data itself reads its own temperature within errors."""
     result = run(smoke_cfg(f"analysis.thermometer.temperatures={WIDE}", "analysis.thermometer.n_samples=1000",
-                           f"analysis.thermometer.reading={reading}"))
+                           f"analysis.thermometer.reading={reading}",
+                           f"analysis.thermometer.real_inputs={real_inputs}"))
     c, run_id = mlflow_client, result["run_id"]
     assert set(result["metrics"]["thermometers"]) == {"L8", "L4"}
     metrics = c.get_run(run_id).data.metrics
