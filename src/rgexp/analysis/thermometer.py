@@ -275,6 +275,17 @@ def sign_spins(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return torch.where(x == 0, coin, torch.sign(x))
 
 
+def spin_inputs(x: torch.Tensor, real_inputs: RealInputs, generator: torch.Generator | None) -> torch.Tensor:
+    """Configurations as the ``real_inputs`` rule feeds them: unchanged (``as_is``), ±1 draws with
+    mean x (``sample``) or signs, 0 at random (``sign``); the last two need ``generator``."""
+    if real_inputs == "as_is":
+        return x
+    if generator is None:
+        raise ValueError(f"real_inputs={real_inputs!r} needs a torch.Generator")
+    convert = sample_spins if real_inputs == "sample" else sign_spins
+    return convert(x.clamp(-1.0, 1.0), generator)
+
+
 @torch.no_grad()
 def measure_temperatures(
     model: Thermometer,
@@ -295,11 +306,7 @@ def measure_temperatures(
     if not torch.all(x.abs() <= 1.0 + 1e-6):  # also catches NaN
         raise ValueError("configurations must be in the ±1 convention with values in [-1, 1] "
                          "(map {0,1} units to ±1 first)")
-    if real_inputs in ("sample", "sign"):
-        if generator is None:
-            raise ValueError(f"real_inputs={real_inputs!r} needs a torch.Generator")
-        convert = sample_spins if real_inputs == "sample" else sign_spins
-        x = convert(x.clamp(-1.0, 1.0), generator)
+    x = spin_inputs(x, real_inputs, generator)
     was_training = model.training
     model.eval()
     log_probs = []

@@ -12,7 +12,6 @@ in, so a seed fixes the model bit for bit (on CPU, for a given thread count).
 from __future__ import annotations
 
 import math
-
 from collections.abc import Callable
 from typing import Literal
 
@@ -27,8 +26,7 @@ from rgexp.analysis.thermometer import (
     ThermometerResult,
     binomial_estimate,
     measure_temperatures,
-    sample_spins,
-    sign_spins,
+    spin_inputs,
     validate_thermometer_hyperparameters,
 )
 from rgexp.analysis.energy_thermometer import EnergyCurve
@@ -289,7 +287,5 @@ class NeuralThermometer:
             return reading.mean_temperature
         if curve is None or configs is None:
             raise ValueError("the energy reading needs the configurations and the lattice's energy curve")
-        x = torch.as_tensor(np.asarray(configs, dtype=np.float64))
-        if self.real_inputs != "as_is" and generator is not None:
-            x = (sample_spins if self.real_inputs == "sample" else sign_spins)(x, generator)
+        x = spin_inputs(torch.as_tensor(np.asarray(configs, dtype=np.float64)), self.real_inputs, generator)
         return curve.read(x.numpy())
