@@ -245,7 +245,6 @@ def _execute(v: Validated, tracked: TrackedRun, config_yaml: str, stop: _StopFla
     cfg, settings, parts, device = v.cfg, v.settings, v.parts, v.device
     streams = stage_streams(settings.seed)
     data, key = _load_data(cfg, settings, parts, tracked)
-    stop.check("Monte Carlo")
     if data.lattice_shape != tuple(parts.sampler.lattice_shape):
         raise RuntimeError(f"sampler returned lattice {data.lattice_shape}, expected {parts.sampler.lattice_shape}")
     model = stages.train_model(cfg, settings, v.model, data, streams, device, tracked, config_yaml,

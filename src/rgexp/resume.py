@@ -63,7 +63,10 @@ def prepare(cfg: DictConfig, overrides: list[str] | None) -> tuple[DictConfig, d
         raise ConfigError(f"resume={run_id}: refusing overrides that would change results: {detail}")
     try:
         checkpoint = tracker.load_checkpoint(run_id)
-    except (FileNotFoundError, ValueError) as err:
+    except FileNotFoundError as err:
+        raise ConfigError(f"resume={run_id}: {err}; it stopped before its first checkpoint (a second "
+                          f"Ctrl-C stops at once): run the command again without resume=") from None
+    except ValueError as err:
         raise ConfigError(f"resume={run_id}: {err}".splitlines()[0]) from None
     _check_checkpoint(run_id, checkpoint, logged)
     merged = OmegaConf.merge(logged, {k: cfg[k] for k in HARMLESS if k in cfg and k != "hydra"})

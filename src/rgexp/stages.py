@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 import rgexp
 from rgexp.analysis.figures import curves_by_temperature
 from rgexp.config import instantiate_node
-from rgexp.errors import ConfigError
+from rgexp.errors import ConfigError, Interrupted
 from rgexp.flows.rbm_flow import START_TEMPERATURES
 from rgexp.ising.data import IsingData
 from rgexp.seeding import numpy_generator, torch_generator
@@ -61,6 +61,10 @@ def train_model(cfg: DictConfig, settings, model: torch.nn.Module, data: IsingDa
         tracked.save_checkpoint({"trainer": state, "config": config_yaml, "stage": "train",
                                  "rgexp_version": rgexp.__version__})
 
+    if checkpoint is None:
+        save(trainer.state_dict())  # from here on a stopped run has a checkpoint to resume from
+    if stop():
+        raise Interrupted("stopped after the Monte Carlo stage")
     total = getattr(trainer, "total_updates", None)
     with tqdm(total=total, initial=getattr(trainer, "update", 0), desc="RBM training", unit="upd",
               disable=not settings.progress) as bar:

@@ -270,9 +270,13 @@ def sample_spins(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 def sign_spins(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """The sign of each value, a random ±1 where it is 0 (draws from ``generator`` on its device);
     any shape, same dtype/device; ±1 inputs come back unchanged."""
-    u = torch.rand(x.shape, generator=generator, device=generator.device, dtype=torch.float64)
-    coin = torch.where(u.to(x.device) < 0.5, 1.0, -1.0).to(x.dtype)
-    return torch.where(x == 0, coin, torch.sign(x))
+    out = torch.sign(x)
+    ties = out == 0
+    n = int(ties.sum())
+    if n:  # draws only for the ties: a 40,000 × 4096 layer needs no second full-size array
+        u = torch.rand(n, generator=generator, device=generator.device, dtype=torch.float64)
+        out[ties] = torch.where(u.to(x.device) < 0.5, 1.0, -1.0).to(x.dtype)
+    return out
 
 
 def spin_inputs(x: torch.Tensor, real_inputs: RealInputs, generator: torch.Generator | None) -> torch.Tensor:
