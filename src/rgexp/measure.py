@@ -20,6 +20,9 @@ from rgexp.analysis import (
     stacked_correlator,
     white_noise_pattern,
 )
+from rgexp.analysis.binned import PREFIXES, BinPool, energy_temperatures, nearest_class
+from rgexp.analysis.binned_figures import (fig2_delta_sigma_m, fig4_magnetization_fit, fig_binned_deltas,
+                                           fig_occupancy)
 from rgexp.analysis.figures import delta_curves
 from rgexp.analysis.receptive_plots import plot_correlator_maps, plot_G
 from rgexp.analysis.receptive_size import arrange_on_grid
@@ -51,6 +54,8 @@ class Measurer:
         self.energy_curves = energy_curves or {}  # lattice shape -> EnergyCurve (reading=energy)
         self.readings: dict[str, dict[float, list]] = {}
         self.deltas: dict[str, dict[str, list]] = {}
+        self.binned = analysis.get("binned")
+        self.pools: dict[str, BinPool] = {}  # by -> the flow's pooled configurations per bin
 
     def __call__(self, stage: str, temperature: float, configs: list[np.ndarray]) -> dict:
         curves: dict[str, list] = {}
@@ -61,6 +66,8 @@ class Measurer:
                 estimates["temperature"] = self.reader.temperature(
                     reading, x, self.energy_curves.get(tuple(x.shape[1:])), self.generator)
                 self.readings.setdefault(stage, {}).setdefault(temperature, []).append(reading)
+            if stage == "flow" and self.binned is not None:
+                self._pool(step, x, reading)
             for name, est in estimates.items():
                 self.tracked.log_metrics({f"{stage}/{name}/T{temperature:.4f}": est.value,
                                           f"{stage}/{name}_err/T{temperature:.4f}": est.error}, step=step)
@@ -69,6 +76,40 @@ class Measurer:
                 main = temperature == self.scaling_temperatures[0]
                 self._fit_deltas(stage if main else f"{stage}@T{temperature:.4f}", step, x)
         return curves
+
+    def _pool(self, step: int, x: np.ndarray, reading) -> None:
+        """Add flow length ``step``'s configurations x to each binning's pool (analysis.binned)."""
+        shape = tuple(x.shape[1:])
+        thermometer = self.thermometers.get(shape)
+        if thermometer is None:  # bins are the thermometer's classes on the data's lattice
+            return
+        grid = thermometer.temperatures
+        for by in self.binned.by:
+            if by == "network":
+                classes = reading.predicted
+            else:
+                classes = nearest_class(energy_temperatures(x, self.energy_curves[shape]), grid)
+            self.pools.setdefault(by, self.binned.new_pool(grid)).add(step, x, classes)
+
+    def log_binned(self, seed) -> dict[str, dict]:
+        """Fit and log the pooled flow bins (``flow_binned/…``, ``flow_binned_energy/…``) and their
+        figures; binning ``by`` draws its bootstrap from child ``list(PREFIXES).index(by)`` of seed."""
+        out = {}
+        for by, pool in self.pools.items():
+            steps = self.binned.results(pool, child_stream(seed, list(PREFIXES).index(by)))
+            for k, step in steps.items():
+                self.tracked.log_metrics(self.binned.metrics(by, pool.grid, step), step=k)
+            name, last = PREFIXES[by], max(steps)
+            T_c = self.binned.T_c
+            figures = {"fig2_delta_sigma_m": fig2_delta_sigma_m(steps, by),
+                       "fig4_m_fit": fig4_magnetization_fit(pool.grid, steps[last], last, by, T_c),
+                       "fig5a_delta_sigma": fig_binned_deltas(pool.grid, steps, "sigma", by, 0.125),
+                       "fig6a_delta_epsilon": fig_binned_deltas(pool.grid, steps, "epsilon", by, 1.0),
+                       "occupancy": fig_occupancy(pool.grid, steps, by, T_c)}
+            for label, fig in figures.items():
+                self.tracked.log_figure(fig, f"figures/{name}_{label}.png")
+            out[by] = steps
+        return out
 
     def _fit_deltas(self, stage: str, step: int, x: np.ndarray) -> None:
         """Δ_op of configurations x (a flow length or RG step) at a scaling temperature: the main one

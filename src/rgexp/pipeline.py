@@ -58,6 +58,9 @@ def resolve_device(device: str) -> torch.device:
 def build_parts(cfg: DictConfig) -> Parts:
     """Instantiate every group except the model (which needs the data's size)."""
     made = {g: instantiate_group(cfg[g], g) for g in ("sampler", "flow", "rg", "analysis", "tracking", "cache")}
+    if made["analysis"].get("binned") is not None and made["analysis"].get("thermometer") is None:
+        raise ConfigError("analysis.binned needs analysis.thermometer (its bins are the thermometer's classes); "
+                          "set analysis.binned=null or keep the thermometer")
     if made["analysis"].get("criticality") is not None and not hasattr(made["sampler"], "sigma"):
         raise ConfigError("analysis.criticality needs sampler=long_range (it scans σ's Binder crossings)")
     lattice = made["sampler"].lattice_shape
@@ -236,8 +239,10 @@ def _thermometers(cfg, settings, parts: Parts, data: IsingData, model, seed, dev
         datasets = {data.lattice_shape: data}
         if coarse:
             datasets |= {(L, L): d for L, d in _data_at_sizes(cfg, settings, parts, coarse).items()}
+    binned = parts.analysis.get("binned")
+    by_energy = binned is not None and "energy" in binned.by
     curves = {shape: EnergyCurve.from_spins(d.temperatures, d.spins) for shape, d in datasets.items()
-              } if reader.reading == "energy" else {}
+              } if reader.reading == "energy" or by_energy else {}
     return measure.train_thermometer_stage(parts.analysis, datasets, seed, device, tracked), curves
 
 
@@ -270,6 +275,7 @@ def _execute(v: Validated, tracked: TrackedRun, config_yaml: str, stop: _StopFla
                                                  settings.progress, stop=lambda: stop.check("flow and RG"),
                                                  layer_orders=measure.layer_orders(parts.analysis, model, data))
     measurer.log_histograms()
+    metrics["flow_binned"] = measurer.log_binned(child_stream(streams["bootstrap"], 0))
     measurer.fit_magnetization("flow", metrics["flow"])
     metrics["delta"] = measurer.log_deltas()
     stop.check("scaling")

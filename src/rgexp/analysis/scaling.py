@@ -293,10 +293,12 @@ def fit_scaling_dimension(
     seed: int | np.random.SeedSequence | np.random.Generator = 0,
     tau_int: float = 0.5,
     subtract: Subtract = "mean",
+    connected: bool = True,
 ) -> ScalingFit:
     """Δ of ``operator`` from configurations spins (n, L, L) on a periodic lattice.
 
-    Fits the connected correlator at every displacement class with r_min <= |d| <= r_max
+    Fits the connected correlator (the raw ⟨O(0) O(d)⟩ with ``connected=False``: de Mello Koch et
+    al.'s σσ, which below T_c keeps its plateau m²) at every displacement class with r_min <= |d| <= r_max
     (``geometry="all"``, :func:`rgexp.analysis.correlation_by_displacement`) or along the axes
     (``"axis"``, r <= ⌊L/2⌋; the only choice for (n, N) chains, with ``form`` "chord" or "plane")
     to the module's model by WLS. Defaults: r_min = 2, no r_max, lattice
@@ -325,7 +327,7 @@ def fit_scaling_dimension(
     geo = "classes" if geometry == "all" else "axis"
     c, o = row_correlations(x, operator, subtract=subtract, geometry=geo)
     c, d = c[:, keep], d_all[keep]
-    G, dG = connected_from_rows(c, o, True, tau_int)
+    G, dG = connected_from_rows(c, o, connected, tau_int)
     w = _weights(dG)
     terms = _terms(d, L, shape_of, form)
     mods = _modulations(d, corrections, geometry == "all")
@@ -335,13 +337,14 @@ def fit_scaling_dimension(
         constrained=_at_cap(G, w, terms, mods, delta),
     )  # fmt: skip
     if n_boot == 0:
-        infl = c - (2.0 / o.shape[1]) * (o @ o.mean(axis=0))[:, None]
+        infl = c - (2.0 / o.shape[1]) * (o @ o.mean(axis=0))[:, None] if connected else c
         cov_G = np.atleast_2d(np.cov(infl, rowvar=False)) * (2.0 * tau_int) / c.shape[0]
         err = np.sqrt(np.diag(_sandwich(_jacobian(coef, delta, terms, mods), w, cov_G)))
         zq = stats.norm.ppf(0.5 + ci_level / 2.0)
         lo, hi = delta - zq * err[-1], delta + zq * err[-1]
         return _result(delta, err[-1], lo, hi, coef, err[:-1], chi2, d, method="sandwich", **common)
-    coefs, deltas = _bootstrap(c, o, w, terms, mods, n_boot, max(1, math.ceil(2.0 * tau_int)), _rng(seed))
+    coefs, deltas = _bootstrap(c, o if connected else None, w, terms, mods, n_boot,
+                               max(1, math.ceil(2.0 * tau_int)), _rng(seed))
     lo, hi = np.quantile(deltas, [(1.0 - ci_level) / 2.0, (1.0 + ci_level) / 2.0])
     return _result(
         delta, deltas.std(ddof=1), lo, hi, coef, coefs.std(axis=0, ddof=1), chi2, d,
@@ -350,24 +353,28 @@ def fit_scaling_dimension(
 
 
 def _bootstrap(
-    c: np.ndarray, o: np.ndarray, w: np.ndarray, terms: list, mods: np.ndarray, n_boot: int,
+    c: np.ndarray, o: np.ndarray | None, w: np.ndarray, terms: list, mods: np.ndarray, n_boot: int,
     block: int, rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """Refit ``n_boot`` resamples of blocks of ``block`` consecutive rows.
 
-    Returns the coefficients (n_boot, k) and Δ (n_boot,) of every replicate.
+    Returns the coefficients (n_boot, k) and Δ (n_boot,) of every replicate; ``o=None``: the raw
+    (not connected) correlator.
     """
     n = c.shape[0]
     n_blocks = max(1, n // block)
     starts = np.linspace(0, n, n_blocks + 1).astype(int)[:-1]
-    cs, os_ = np.add.reduceat(c, starts, axis=0), np.add.reduceat(o, starts, axis=0)
+    cs = np.add.reduceat(c, starts, axis=0)
+    os_ = np.add.reduceat(o, starts, axis=0) if o is not None else None
     sizes = np.diff(np.append(starts, n)).astype(np.float64)
     coefs, deltas = [], []
     for chunk in np.array_split(np.arange(n_boot), max(1, n_boot // 100)):
         draws = rng.integers(0, n_blocks, size=(chunk.size, n_blocks))
         counts = np.stack([np.bincount(row, minlength=n_blocks) for row in draws]).astype(np.float64)
         tot = (counts @ sizes)[:, None]
-        G = (counts @ cs) / tot - np.mean(((counts @ os_) / tot) ** 2, axis=1, keepdims=True)
+        G = (counts @ cs) / tot
+        if os_ is not None:
+            G = G - np.mean(((counts @ os_) / tot) ** 2, axis=1, keepdims=True)
         a, dlt, _ = _profile_fit(G, w, terms, mods)
         coefs.append(a)
         deltas.append(dlt)
