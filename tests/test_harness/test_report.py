@@ -125,7 +125,7 @@ def test_report_on_pipeline_runs(smoke_runs, shared_root, tmp_path, capsys):
 
     header, rows = table_after(md, "## Runs")
     assert rows == [["all runs", "2", "0, 1", ", ".join(r[:8] for r in smoke_runs)]]
-    header, rows = table_after(md, "## Final values")
+    header, rows = table_after(md, "## Appendix B. Final values")
     assert header == ["metric", "reference", "all runs (n=2)"]
     final = {r[0]: r for r in rows}
     for name in ("flow/temperature/T1.5000", "flow/abs_magnetization/T3.5000", "rg/nn_correlation/T2.2692",
@@ -230,8 +230,20 @@ def synthetic_report(synthetic, shared_root, tmp_path_factory):
 
 
 def verdicts(md: str) -> dict[tuple[str, str], dict[str, str]]:
-    header, rows = table_after(md, "## Verdicts")
+    header, rows = table_after(md, "## Appendix A. Verdicts per metric")
     return {(r[1], r[2]): dict(zip(header, r)) for r in rows}
+
+
+def scorecard(md: str) -> dict[tuple[str, str, str], dict[str, str]]:
+    """(claim, group, estimator) -> the scorecard row; a claim's text stands in its first row only."""
+    header, rows = table_after(md, "## Scorecard")
+    out, claim = {}, ""
+    for r in rows:
+        row = dict(zip(header, r))
+        claim = row["claim"] or claim
+        assert (claim, row["group"], row["estimator"]) not in out, row  # one row per claim, group, estimator
+        out[(claim, row["group"], row["estimator"])] = row
+    return out
 
 
 @pytest.mark.parametrize("group,metric,verdict", [
@@ -279,8 +291,44 @@ def test_verdict_reasons_and_intervals(synthetic_report, synthetic):
     assert f"= {exact:.4g}" in rows[(CHAIN_LABEL, "variational/coupling/T1.0000")]["reference"]
 
 
+FLOW_TC = "the RBM flow approaches T_c (every start ends at the fixed point) (dmk2020 §III-A)"
+
+
+@pytest.mark.parametrize("claim,group,estimator,verdict", [
+    (FLOW_TC, NN_LABEL.format(8), "by start temperature", "reproduced"),
+    (FLOW_TC, NN_LABEL.format(16), "by start temperature", "not reproduced"),
+    (FLOW_TC, NN_LABEL.format(32), "by start temperature", "inconclusive"),  # seeds end 1.85, 2.95, 2.4
+    ("long range: the RBM flow does NOT converge to the correct Δ_σ (short2020)", LR_LABEL,
+     "each metric at its last step", "reproduced"),
+    ("long range: the stacked RBM moves toward low temperature (short2020)", LR_LABEL,
+     "last − first step, every curve", "reproduced"),
+    ("1D: decimation flows to the stable fixed point K* = 0 (exact)", CHAIN_LABEL, "last − first step, every curve",
+     "reproduced"),
+])
+def test_scorecard_rows(synthetic_report, claim, group, estimator, verdict):
+    rows = scorecard(synthetic_report)
+    assert (claim, group, estimator) in rows, sorted(rows)
+    assert rows[(claim, group, estimator)]["verdict"] == verdict, rows[(claim, group, estimator)]
+
+
+def test_scorecard_summarises_starts_and_skips_what_was_not_logged(synthetic_report):
+    rows = scorecard(synthetic_report)
+    assert synthetic_report.index("## Scorecard") < synthetic_report.index("## Appendix A")
+    fixed_point = rows[(FLOW_TC, NN_LABEL.format(8), "by start temperature")]
+    assert "over 2 starts" in fixed_point["value [interval] (n)"] and fixed_point["why"].startswith("2 starts end")
+    assert not any("T1.5000" in row["estimator"] + row["value [interval] (n)"] for row in rows.values())
+    # dmk2020's claims are about the 2D nearest-neighbour model: none for the long-range or 1D runs,
+    # and none for estimators the runs did not log (binned, Δ_σ from ⟨|m|⟩).
+    assert all(group.startswith("sampler.L=") and "Ising2D" in group for (c, group, _) in rows if "dmk2020" in c)
+    assert not any(e.startswith("binned") for (_, _, e) in rows)
+    assert not any(c.startswith("Δ_σ from ⟨|m|⟩") for (c, _, _) in rows)
+    # Δ_ε fitted at flow length 0 only: shown, but inconclusive (not the end of the flow).
+    (epsilon,) = [r for (c, g, e), r in rows.items() if c.startswith("Δ_ε") and g == NN_LABEL.format(8)]
+    assert epsilon["verdict"] == "inconclusive" and epsilon["reference"].startswith("≠ 1 ")
+
+
 def test_final_values_are_mean_and_std_of_what_was_logged(synthetic_report, synthetic):
-    header, rows = table_after(synthetic_report, "## Final values")
+    header, rows = table_after(synthetic_report, "## Appendix B. Final values")
     columns = {h.split(" (n=")[0]: i for i, h in enumerate(header)}
     final = {r[0]: r for r in rows}
     for L, (deltas, temps) in NN_GROUPS.items():

@@ -5,12 +5,15 @@ the finished runs of an experiment (or sweep, tags, run ids), groups them into s
 and writes ``report.md`` and a self-contained ``report.html`` with PNG figures: each metric's final
 value as mean ± std over seeds, curves against flow length / RG step / layer, and a verdict
 (reproduced / not reproduced / inconclusive) for every reference value and qualitative claim of
-:mod:`rgexp.report.references`, by the rules of :mod:`rgexp.report.intervals`. The files are also
+:mod:`rgexp.report.references`, by the rules of :mod:`rgexp.report.intervals`. The report leads
+with a scorecard (:mod:`rgexp.report.scorecard`): one row per claim of a source, estimator and
+group of runs; the per-metric verdicts follow in an appendix. The files are also
 logged to MLflow as the artifacts of a run tagged ``rgexp_report=1`` (see ``rgexp.tracking``).
 
 Modules: ``references`` (the table of references and claims), ``intervals`` (statistics and
 verdict rules), ``names`` (metric naming), ``collect`` (groups, values with errors), ``checks``
-(verdict rows), ``figures``, ``document`` (Markdown/HTML), ``build`` (the report), ``__main__`` (CLI).
+(verdict rows), ``scorecard`` (the claims the report leads with) and ``readings`` (how
+a claim reduces its metrics), ``figures``, ``document`` (Markdown/HTML), ``build`` (the report), ``__main__`` (CLI).
 """
 
 __all__ = ["Report", "build_report"]

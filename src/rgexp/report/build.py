@@ -11,19 +11,18 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import matplotlib.pyplot as plt
-
 import rgexp
 from rgexp.report.checks import Check, reference_value, trend_checks, value_checks
 from rgexp.report.collect import IGNORED, Group, Series, final_point, group_runs, series
 from rgexp.report.document import Block, Figure, Heading, Para, Table, to_html, to_markdown
-from rgexp.report.figures import XLABELS, family_figure, stage_figure
+from rgexp.report.figures import XLABELS, family_figure, save_figure, stage_figure
 from rgexp.report.intervals import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, format_pm, summarize
-from rgexp.report.names import hidden_companions, is_diagnostic, slug, split_start
+from rgexp.report.names import hidden_companions, is_diagnostic, split_start
 from rgexp.report.references import SOURCES, reference_for
+from rgexp.report.scorecard import Row, score, scorecard_blocks
 from rgexp.tracking import RunRecord
 
-__all__ = ["Report", "build_report", "VERDICT_RULES"]
+__all__ = ["Report", "build_report", "main_metrics", "VERDICT_RULES"]
 
 MAX_STEP_COLUMNS = 12
 VERDICT_RULES = (
@@ -43,20 +42,24 @@ VERDICT_RULES = (
 
 @dataclass
 class Report:
-    """What was written: the directory, the two documents, the figures and the verdict rows."""
+    """What was written: the directory, the two documents, the figures, the scorecard and the
+    per-metric verdict rows of the appendix."""
 
     out_dir: Path
     markdown: Path
     html: Path
     figures: list[Path] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
+    scorecard: list[Row] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
-        c = Counter(ch.verdict for ch in self.checks)
+        """Verdicts of the scorecard's rows (the report's headline)."""
+        c = Counter(row.reading.verdict for row in self.scorecard)
         return {v: c.get(v, 0) for v in (REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE)}
 
 
-def _main_metrics(records: list[RunRecord]) -> list[str]:
+def main_metrics(records: list[RunRecord]) -> list[str]:
+    """The metrics the report judges: every logged name but companions and diagnostics."""
     names = {m for r in records for m in r.final}
     return sorted(n for n in names - hidden_companions(names) if not is_diagnostic(n))
 
@@ -123,17 +126,6 @@ def _stepped(groups: list[Group], metrics: list[str]) -> dict[str, dict[str, dic
     return out
 
 
-def _save(fig: plt.Figure, out_dir: Path, name: str, figures: list[Path]) -> str:
-    rel = f"figures/{slug(name)}.png"
-    (out_dir / "figures").mkdir(parents=True, exist_ok=True)
-    try:
-        fig.savefig(out_dir / rel, dpi=110)
-    finally:
-        plt.close(fig)
-    figures.append(out_dir / rel)
-    return rel
-
-
 def _reference_curve(group: Group, metric: str) -> float | Series | None:
     """What to draw as the reference of ``metric``: a constant, or the group's reference metric."""
     names = {m for r in group.runs for m in r.final}
@@ -162,7 +154,7 @@ def _family_blocks(family: str, curves: dict[str, dict[str, Series]], groups: li
     first = reference_for(next(iter(curves)), g0.runs[0].params, {m for r in g0.runs for m in r.final})
     fig = family_figure(family, per_group, references, first.label if first is not None else "")
     stage = family.split("/")[0]
-    blocks: list[Block] = [Heading(3, family), Figure(_save(fig, out_dir, family, figures),
+    blocks: list[Block] = [Heading(3, family), Figure(save_figure(fig, out_dir, family, figures),
                                                        f"{family} against {XLABELS.get(stage, 'step')}")]
     for glabel, by_start in per_group.items():
         ordered = dict(sorted(by_start.items(), key=lambda kv: float(kv[0][1:])))
@@ -182,7 +174,7 @@ def _stage_blocks(stage: str, curves: dict[str, dict[str, Series]], groups: list
     fig = stage_figure(stage, curves, references)
     rows = {f"{m} [{g}]": s for m, by_group in curves.items() for g, s in by_group.items()}
     return [Heading(3, f"{stage}: single curves"),
-            Figure(_save(fig, out_dir, f"{stage}_curves", figures), f"{stage} against {XLABELS.get(stage, 'step')}"),
+            Figure(save_figure(fig, out_dir, f"{stage}_curves", figures), f"{stage} against {XLABELS.get(stage, 'step')}"),
             _step_table("metric [group]", rows)]
 
 
@@ -219,25 +211,30 @@ def _runs_table(groups: list[Group]) -> Table:
 
 def build_report(records: list[RunRecord], out_dir: Path, *, title: str, selection: str,
                  skipped: list[RunRecord] = (), level: float = 0.95, min_runs: int = 2) -> Report:
-    """Write ``report.md``, ``report.html`` and ``figures/*.png`` for ``records`` into ``out_dir``."""
+    """Write ``report.md``, ``report.html`` and ``figures/*.png`` for ``records`` into ``out_dir``:
+    the scorecard first, the per-metric detail in appendices."""
     out_dir.mkdir(parents=True, exist_ok=True)
     groups = group_runs(records)
-    metrics = _main_metrics(records)
+    metrics = main_metrics(records)
     checks = [c for g in groups for c in value_checks(g, metrics, level, min_runs)]
     checks += [c for g in groups for c in trend_checks(g, metrics, level, min_runs)]
+    rows = score(groups, metrics, level, min_runs)
     figures: list[Path] = []
+    curves = _curve_blocks(groups, metrics, out_dir, figures)  # first: the scorecard links to its figures
     blocks: list[Block] = [Heading(1, title), Para(_intro(records, groups, selection, skipped)),
-                           Heading(2, "Runs"), _runs_table(groups), Heading(2, "Verdicts"),
+                           *scorecard_blocks(rows, out_dir, figures, level),
+                           Heading(2, "Runs"), _runs_table(groups),
+                           Heading(2, "Appendix A. Verdicts per metric"),
                            Para(VERDICT_RULES.format(level=level, min_runs=min_runs)), _verdict_table(checks, level),
-                           Heading(2, "Final values (last step of each stage): mean ± std over seeds"),
+                           Heading(2, "Appendix B. Final values (last step of each stage): mean ± std over seeds"),
                            _final_table(groups, metrics, with_reference=True),
-                           Heading(2, "Curves against step")]
-    blocks += _curve_blocks(groups, metrics, out_dir, figures)
-    blocks += [Heading(2, "Diagnostics (final values)"), _final_table(groups, _diagnostics(records), False),
-               Heading(2, "Sources")]
-    used = sorted({s.strip() for c in checks for s in c.source.split(",")})
+                           Heading(2, "Appendix C. Curves against step"), *curves,
+                           Heading(2, "Appendix D. Diagnostics (final values)"),
+                           _final_table(groups, _diagnostics(records), False), Heading(2, "Sources")]
+    used = sorted({s.strip() for c in checks for s in c.source.split(",")}
+                  | {s.strip() for r in rows for s in r.claim.source.split(",")})
     blocks += [Para(f"{key}: {SOURCES[key]}") for key in used if key in SOURCES]
-    report = Report(out_dir, out_dir / "report.md", out_dir / "report.html", figures, checks)
+    report = Report(out_dir, out_dir / "report.md", out_dir / "report.html", figures, checks, rows)
     report.markdown.write_text(to_markdown(blocks))
     report.html.write_text(to_html(blocks, out_dir, title))
     return report

@@ -19,7 +19,8 @@ from rgexp.report.intervals import (INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Po
 from rgexp.report.names import split_start
 from rgexp.report.references import Reference, Trend, reference_for, trends_for
 
-__all__ = ["Check", "reference_value", "value_checks", "trend_checks"]
+__all__ = ["Check", "reference_value", "value_check", "value_checks", "trend_results", "trend_verdict",
+           "trend_reference", "trend_tally", "trend_checks", "display", "listed"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,18 @@ def reference_value(ref: Reference, group: Group, metric: str) -> float | None:
     return float(np.mean(exact)) if exact else None
 
 
+def value_check(group: Group, metric: str, ref: Reference, level: float, min_runs: int) -> Check | None:
+    """The row of ``metric`` against ``ref`` (None when the reference has no value for the group)."""
+    r = reference_value(ref, group, metric)
+    if r is None:
+        return None
+    s = summarize([p for run in group.runs if (p := final_point(run, metric)) is not None], level)
+    verdict, reason = verdict_value(s, r, ref.tolerance(r), ref.expect, min_runs)
+    sign = "=" if ref.expect == "equal" else "≠"
+    return Check(ref.claim, ref.source, group.label, metric, _estimate(s), _interval(s),
+                 f"{sign} {r:.4g} ({ref.label}; τ = {ref.tolerance(r):.3g})", verdict, reason)
+
+
 def value_checks(group: Group, metrics: list[str], level: float, min_runs: int) -> list[Check]:
     """One row per metric of ``group`` that has a reference (metrics no run of the group logged are
     not rows: they belong to another model or stage)."""
@@ -66,14 +79,9 @@ def value_checks(group: Group, metrics: list[str], level: float, min_runs: int) 
     rows = []
     for metric in (m for m in metrics if m in names):
         ref = reference_for(metric, group.runs[0].params, names)
-        r = reference_value(ref, group, metric) if ref is not None else None
-        if r is None:
-            continue
-        s = summarize([p for run in group.runs if (p := final_point(run, metric)) is not None], level)
-        verdict, reason = verdict_value(s, r, ref.tolerance(r), ref.expect, min_runs)
-        sign = "=" if ref.expect == "equal" else "≠"
-        rows.append(Check(ref.claim, ref.source, group.label, metric, _estimate(s), _interval(s),
-                          f"{sign} {r:.4g} ({ref.label}; τ = {ref.tolerance(r):.3g})", verdict, reason))
+        row = value_check(group, metric, ref, level, min_runs) if ref is not None else None
+        if row is not None:
+            rows.append(row)
     return rows
 
 
@@ -110,55 +118,89 @@ def _curves(trend: Trend, metrics: list[str], target: float | None) -> dict[str,
     return curves
 
 
+MAX_LISTED = 8  # curves a trend row lists one by one; more are tallied
 _WANTED = {"toward": -1, "down": -1, "away": 1, "up": 1}
 _WORDS = {"toward": "Δ|x − {t}| < 0", "away": "Δ|x − {t}| > 0", "down": "Δx < 0", "up": "Δx > 0"}
 
 
+def trend_results(trend: Trend, group: Group, metrics: list[str],
+                  level: float) -> tuple[float | None, dict[str, tuple[str, Summary | None]]]:
+    """(target, curve label -> (metric, summary over runs of last − first step)) of one trend."""
+    target = trend.target(group.runs[0].params) if trend.target is not None else None
+    results = {}
+    for metric, label in _curves(trend, metrics, target).items():
+        changes = [p for run in group.runs if (p := _change(trend, target, run, metric)) is not None]
+        results[label] = (metric, summarize(changes, level))
+    return target, results
+
+
+def trend_reference(trend: Trend, target: float | None) -> str:
+    """The claimed sign of the change, in words (``Δ|x − 2.269| < 0``)."""
+    return _WORDS[trend.direction].format(t=f"{target:.4g}" if target is not None else "")
+
+
+def trend_tally(trend: Trend, results: dict[str, tuple[str, Summary | None]]) -> str:
+    """``53 of 62 curves with the claimed sign, 8 opposite, 1 undecided; change −1.8 to 0.35``."""
+    summaries = [s for _, s in results.values() if s is not None]
+    signs = [sign_of(s) for s in summaries]
+    wanted = _WANTED[trend.direction]
+    text = (f"{signs.count(wanted)} of {len(results)} curves with the claimed sign, {signs.count(-wanted)} "
+            f"opposite, {signs.count(0)} undecided")
+    if summaries:
+        text += f"; change {min(s.mean for s in summaries):.3g} to {max(s.mean for s in summaries):.3g}"
+    return text
+
+
 def trend_checks(group: Group, metrics: list[str], level: float, min_runs: int) -> list[Check]:
-    """One row per trend claim that applies to ``group``'s model."""
+    """One row per trend claim that applies to ``group``'s model; with more than ``MAX_LISTED``
+    curves (start temperatures) the row tallies them instead of listing each."""
     rows = []
     for trend in trends_for(group.runs[0].params):
-        target = trend.target(group.runs[0].params) if trend.target is not None else None
-        curves = _curves(trend, metrics, target)
-        results = {}
-        for metric, label in curves.items():
-            changes = [p for run in group.runs if (p := _change(trend, target, run, metric)) is not None]
-            results[label] = (metric, summarize(changes, level))
-        verdict, reason = _trend_verdict(trend, target, results, min_runs)
-        estimate = "; ".join(f"{k}: {_estimate(s)}" for k, (_, s) in results.items()) or "—"
-        interval = "; ".join(f"{k}: {_interval(s)}" for k, (_, s) in results.items()) or "—"
-        ref = _WORDS[trend.direction].format(t=f"{target:.4g}" if target is not None else "")
-        pattern = _display(trend.pattern)
-        rows.append(Check(trend.claim, trend.source, group.label, f"{pattern} (last − first step)", estimate,
-                          interval, ref, verdict, reason))
+        target, results = trend_results(trend, group, metrics, level)
+        verdict, reason = trend_verdict(trend, target, results, min_runs)
+        if len(results) > MAX_LISTED:
+            estimate, interval = trend_tally(trend, results), "per curve: appendix C"
+        else:
+            estimate = "; ".join(f"{k}: {_estimate(s)}" for k, (_, s) in results.items()) or "—"
+            interval = "; ".join(f"{k}: {_interval(s)}" for k, (_, s) in results.items()) or "—"
+        rows.append(Check(trend.claim, trend.source, group.label, f"{display(trend.pattern)} (last − first step)",
+                          estimate, interval, trend_reference(trend, target), verdict, reason))
     return rows
 
 
-def _display(pattern: str) -> str:
+def display(pattern: str) -> str:
     """``flow/temperature/T(?P<start>…)`` -> ``flow/temperature/T*``; an optional ``(/T…)?`` too."""
     pattern = re.sub(r"\(/T\(\?P<start>[^)]*\)\)\?", "/T*", pattern)
     return re.sub(r"\(\?P<start>[^)]*\)", "*", pattern)
 
 
-def _trend_verdict(trend: Trend, target: float | None, results: dict, min_runs: int) -> tuple[str, str]:
+def listed(labels: list[str], at_most: int = 4) -> str:
+    """``a, b, c, d, … (58 more)``: a reason names a few curves, not all 62 starts."""
+    if len(labels) <= at_most:
+        return ", ".join(labels)
+    return f"{', '.join(labels[:at_most])}, … ({len(labels) - at_most} more)"
+
+
+def trend_verdict(trend: Trend, target: float | None, results: dict, min_runs: int) -> tuple[str, str]:
+    """(verdict, reason) of a trend claim from the per-curve summaries of ``trend_results``."""
     if not results:
         return INCONCLUSIVE, "metric missing"
     wanted = _WANTED[trend.direction]
     one_step = [k for k, (_, s) in results.items() if s is None]
     if one_step:
-        return INCONCLUSIVE, f"fewer than 2 steps logged at {', '.join(one_step)}"
+        return INCONCLUSIVE, f"fewer than 2 steps logged at {listed(one_step)}"
     few = [k for k, (_, s) in results.items() if s.n < min_runs]
     if few:
-        return INCONCLUSIVE, f"fewer than min_runs={min_runs} runs at {', '.join(few)}"
+        return INCONCLUSIVE, f"fewer than min_runs={min_runs} runs at {listed(few)}"
     signs = {k: sign_of(s) for k, (_, s) in results.items()}
     against = [k for k, v in signs.items() if v == -wanted]
     if against:
-        return NOT_REPRODUCED, f"opposite change at {', '.join(against)}"
+        return NOT_REPRODUCED, f"opposite change at {listed(against)}"
     undecided = [k for k, v in signs.items() if v == 0]
     if undecided:
-        return INCONCLUSIVE, f"interval contains 0 at {', '.join(undecided)}"
+        return INCONCLUSIVE, f"interval contains 0 at {listed(undecided)}"
     if trend.both_sides:
         starts = [float(k[1:]) for k in results if k.startswith("T")]
         if not (any(s < target for s in starts) and any(s > target for s in starts)):
             return INCONCLUSIVE, "starts on one side of the target only"
-    return REPRODUCED, f"claimed sign at {', '.join(results)}"
+    return REPRODUCED, f"claimed sign at {listed(list(results))}"

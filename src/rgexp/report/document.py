@@ -1,5 +1,8 @@
 """A tiny document model rendered twice: Markdown (figures linked relatively) and self-contained
-HTML (figures embedded as base64 ``data:`` URIs), so both always say the same thing."""
+HTML (figures embedded as base64 ``data:`` URIs), so both always say the same thing.
+
+A link to a figure in a cell or paragraph is written ``[text](figures/NAME.png)``: Markdown keeps
+it (the file sits beside the report); HTML points it at the embedded figure (``#fig-NAME``)."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Heading", "Para", "Table", "Figure", "Block", "to_markdown", "to_html"]
+__all__ = ["Heading", "Para", "Table", "Figure", "Block", "anchor", "to_markdown", "to_html"]
 
 
 @dataclass(frozen=True)
@@ -61,14 +64,27 @@ def to_markdown(blocks: list[Block]) -> str:
     return "\n".join(out)
 
 
+_FIGURE_LINK = re.compile(r"\[([^\]]+)\]\(figures/([A-Za-z0-9_.-]+)\.png\)")
+
+
+def anchor(path: str) -> str:
+    """The HTML id of the embedded figure ``figures/NAME.png``: ``fig-NAME``."""
+    name = Path(path).name
+    return "fig-" + (name[: -len(".png")] if name.endswith(".png") else name)
+
+
 def _inline(text: str) -> str:
-    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
+    text = re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
+    return _FIGURE_LINK.sub(lambda m: f"<a href='#{anchor(m[2] + '.png')}'>{m[1]}</a>", text)
 
 
 _STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1300px; padding: 0 1em; color: #222; }
+div.table { overflow-x: auto; }
 table { border-collapse: collapse; margin: 1em 0; font-size: 0.85em; }
-th, td { border: 1px solid #ccc; padding: 3px 7px; text-align: left; vertical-align: top; }
+th, td { border: 1px solid #ccc; padding: 3px 7px; text-align: left; vertical-align: top;
+         max-width: 26em; overflow-wrap: break-word; }
+td.v-reproduced, td.v-not-reproduced, td.v-inconclusive { white-space: nowrap; }
 th { background: #f3f3f3; }
 td.v-reproduced { background: #d9f2d9; } td.v-not-reproduced { background: #f7d4d4; }
 td.v-inconclusive { background: #f3ecd2; }
@@ -84,7 +100,7 @@ def _cell(text: str) -> str:
 def _table_html(t: Table) -> str:
     head = "".join(f"<th>{_inline(h)}</th>" for h in t.header)
     body = "".join("<tr>" + "".join(_cell(c) for c in row) + "</tr>" for row in t.rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f"<div class='table'><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
 
 
 def to_html(blocks: list[Block], root: Path, title: str) -> str:
@@ -100,7 +116,7 @@ def to_html(blocks: list[Block], root: Path, title: str) -> str:
             parts.append(_table_html(b))
         elif isinstance(b, Figure):
             data = base64.b64encode((root / b.path).read_bytes()).decode("ascii")
-            parts.append(f"<figure><img alt='{html.escape(b.caption)}' src='data:image/png;base64,{data}'>"
+            parts.append(f"<figure id='{anchor(b.path)}'><img alt='{html.escape(b.caption)}' src='data:image/png;base64,{data}'>"
                          f"<figcaption>{_inline(b.caption)}</figcaption></figure>")
     parts.append("</body></html>")
     return "\n".join(parts)

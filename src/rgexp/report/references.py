@@ -143,6 +143,9 @@ class Trend:
 
 _STAGES = r"(data|mc|flow|rg|stack)"
 _T = r"T(?P<start>-?[0-9.]+|inf)"  # Tinf: a flow started from random spins
+# The flow read per start temperature (flow/…) or pooled and binned by the thermometer's class
+# (flow_binned/…) or by the energy thermometer (flow_binned_energy/…).
+_FLOW = r"(flow|flow_binned|flow_binned_energy)"
 
 
 def _exact_companion(metric: str, names: Collection[str]) -> str | None:
@@ -162,13 +165,14 @@ REFERENCES: tuple[Reference, ...] = (
     Reference("exact_companion", r".+", "the logged exact value",
               "equals the exact value logged with it (e.g. 1D decimation, K' = ½ ln cosh 2K)",
               "exact", reference_metric=_exact_companion, rel_tol=0.05, abs_tol=0.01),
-    Reference("lr_flow_delta", r"flow/delta_sigma(_from_m)?", "Δ_σ = (2 − σ)/2",
+    Reference("lr_flow_delta", _FLOW + r"/delta_sigma(_from_m)?", "Δ_σ = (2 − σ)/2",
               "long range: the RBM flow does NOT converge to the correct Δ_σ", "short2020",
               value=lambda p: delta_sigma(p) if model_of(p) == "long_range" else None, expect="differ"),
-    Reference("flow_delta_sigma", r"flow/delta_sigma(_from_m)?", "Δ_σ = 1/8",
+    Reference("flow_delta_sigma", _FLOW + r"/delta_sigma(_from_m)?", "Δ_σ = 1/8",
               "Δ_σ along the RBM flow converges to 1/8", "dmk2020", value=delta_sigma),
-    Reference("flow_delta_epsilon", r"flow/delta_epsilon", "Δ_ε = 1",
-              "Δ_ε along the RBM flow converges to 1", "dmk2020", value=_delta_epsilon),
+    # dmk2020 §III-B (Fig. 6b): the flow does NOT reproduce Δ_ε = 1 near T_c.
+    Reference("flow_delta_epsilon", _FLOW + r"/delta_epsilon(_plane)?(/" + _T + ")?", "Δ_ε = 1",
+              "Δ_ε along the RBM flow does not converge to 1", "dmk2020", value=_delta_epsilon, expect="differ"),
     Reference("delta_sigma", _STAGES + r"/delta_sigma(_from_m)?", "Δ_σ", "Δ_σ at T_c equals the exact value",
               "exact", value=delta_sigma),
     Reference("delta_epsilon", _STAGES + r"/delta_epsilon", "Δ_ε = 1", "Δ_ε at T_c equals 1", "exact",
@@ -177,6 +181,9 @@ REFERENCES: tuple[Reference, ...] = (
               value=critical_temperature, rel_tol=0.02),
     Reference("flow_temperature", r"flow/temperature/" + _T, "T_c = 2/ln(1+√2)",
               "the RBM flow ends at T_c (its fixed point)", "dmk2020", value=critical_temperature, rel_tol=0.1),
+    Reference("flow_binned_temperature", r"flow_binned(_energy)?/temperature", "T_c = 2/ln(1+√2)",
+              "the RBM flow ends at T_c (thermometer reading pooled over all starts)", "dmk2020",
+              value=critical_temperature, rel_tol=0.1),
 )
 
 TRENDS: tuple[Trend, ...] = (
