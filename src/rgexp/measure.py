@@ -45,13 +45,13 @@ class Measurer:
 
     def __init__(self, analysis: dict, tracked: TrackedRun, thermometers: dict | None = None, generator=None,
                  scaling_temperatures: list[float] | None = None, rng: np.random.Generator | None = None,
-                 energy_curves: dict | None = None) -> None:
+                 curves: dict | None = None) -> None:
         self.measurements = analysis["measurements"]
         self.reader = analysis.get("thermometer")
         self.scaling = analysis.get("scaling")
         self.tracked, self.thermometers, self.generator = tracked, thermometers or {}, generator
         self.scaling_temperatures, self.rng = list(scaling_temperatures or []), rng
-        self.energy_curves = energy_curves or {}  # lattice shape -> EnergyCurve (reading=energy)
+        self.curves = curves or {}  # "energy" | "magnetization" -> lattice shape -> Monte Carlo curve
         self.readings: dict[str, dict[float, list]] = {}
         self.deltas: dict[str, dict[str, list]] = {}
         self.binned = analysis.get("binned")
@@ -64,7 +64,7 @@ class Measurer:
             reading = self._read(x)
             if reading is not None:
                 estimates["temperature"] = self.reader.temperature(
-                    reading, x, self.energy_curves.get(tuple(x.shape[1:])), self.generator)
+                    reading, x, self.curves.get(self.reader.reading, {}).get(tuple(x.shape[1:])), self.generator)
                 self.readings.setdefault(stage, {}).setdefault(temperature, []).append(reading)
             if stage == "flow" and self.binned is not None:
                 self._pool(step, x, reading)
@@ -88,7 +88,7 @@ class Measurer:
             if by == "network":
                 classes = reading.predicted
             else:
-                classes = nearest_class(energy_temperatures(x, self.energy_curves[shape]), grid)
+                classes = nearest_class(energy_temperatures(x, self.curves["energy"][shape]), grid)
             self.pools.setdefault(by, self.binned.new_pool(grid)).add(step, x, classes)
 
     def log_binned(self, seed) -> dict[str, dict]:

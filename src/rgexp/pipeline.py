@@ -25,8 +25,10 @@ from rgexp import resume as resume_mod
 from rgexp import chain_stage, measure, stages
 from rgexp.cache import DataCache, data_key
 from rgexp.config import RunSettings, check_config, instantiate_group, instantiate_node
-from rgexp.analysis.energy_thermometer import EnergyCurve
+from rgexp.analysis.energy_thermometer import EnergyCurve, MagnetizationCurve
 from rgexp.errors import ConfigError, Interrupted
+from rgexp.fixed_point_stage import FixedPointTracker
+from rgexp.ising import T_C
 from rgexp.ising.data import IsingData
 from rgexp.seeding import child_stream, numpy_generator, stage_streams, torch_generator
 from rgexp.tracking import MLflowTracker, TrackedRun, flatten
@@ -58,9 +60,11 @@ def resolve_device(device: str) -> torch.device:
 def build_parts(cfg: DictConfig) -> Parts:
     """Instantiate every group except the model (which needs the data's size)."""
     made = {g: instantiate_group(cfg[g], g) for g in ("sampler", "flow", "rg", "analysis", "tracking", "cache")}
-    if made["analysis"].get("binned") is not None and made["analysis"].get("thermometer") is None:
-        raise ConfigError("analysis.binned needs analysis.thermometer (its bins are the thermometer's classes); "
-                          "set analysis.binned=null or keep the thermometer")
+    for key, why in (("binned", "its bins are the thermometer's classes"),
+                     ("fixed_point", "its readings use the thermometer's data and network")):
+        if made["analysis"].get(key) is not None and made["analysis"].get("thermometer") is None:
+            raise ConfigError(f"analysis.{key} needs analysis.thermometer ({why}); "
+                              f"set analysis.{key}=null or keep the thermometer")
     if made["analysis"].get("criticality") is not None and not hasattr(made["sampler"], "sigma"):
         raise ConfigError("analysis.criticality needs sampler=long_range (it scans σ's Binder crossings)")
     lattice = made["sampler"].lattice_shape
@@ -227,7 +231,8 @@ def _data_at_sizes(cfg: DictConfig, settings: RunSettings, parts: Parts, sizes: 
 def _thermometers(cfg, settings, parts: Parts, data: IsingData, model, seed, device, tracked) -> tuple[dict, dict]:
     """The data's thermometer and, with ``coarse_lattices``, one per coarse lattice size; trained on
     the data (and new data of the coarse sizes), or all on new data at ``temperatures``. Returns
-    them by lattice shape, and (for ``reading=energy``) each lattice's ⟨s s'⟩(T) curve."""
+    them by lattice shape, and the Monte Carlo curves the readings need: ``{kind: {shape: curve}}``,
+    kind energy (⟨s s'⟩(T)) or magnetization (⟨|m|⟩(T))."""
     reader = parts.analysis.get("thermometer")
     if reader is None:
         return {}, {}
@@ -239,11 +244,44 @@ def _thermometers(cfg, settings, parts: Parts, data: IsingData, model, seed, dev
         datasets = {data.lattice_shape: data}
         if coarse:
             datasets |= {(L, L): d for L, d in _data_at_sizes(cfg, settings, parts, coarse).items()}
-    binned = parts.analysis.get("binned")
-    by_energy = binned is not None and "energy" in binned.by
-    curves = {shape: EnergyCurve.from_spins(d.temperatures, d.spins) for shape, d in datasets.items()
-              } if reader.reading == "energy" or by_energy else {}
+    curves = {kind: {shape: CURVES[kind].from_spins(d.temperatures, d.spins) for shape, d in datasets.items()}
+              for kind in _curves_needed(parts.analysis)}
     return measure.train_thermometer_stage(parts.analysis, datasets, seed, device, tracked), curves
+
+
+CURVES = {"energy": EnergyCurve, "magnetization": MagnetizationCurve}
+
+
+def _curves_needed(analysis: dict) -> set[str]:
+    """Which Monte Carlo curves (⟨K⟩(T), ⟨|m|⟩(T)) the readings, binnings and the fixed point need:
+    only those, since a curve reads every thermometer data set once (GBs at paper scale)."""
+    reader, binned = analysis.get("thermometer"), analysis.get("binned")
+    needed = {reader.reading} & set(CURVES) if reader is not None else set()
+    needed |= set(CURVES) if analysis.get("fixed_point") is not None else set()
+    return needed | ({"energy"} if binned is not None and "energy" in binned.by else set())
+
+
+NETWORK_READING_STREAM = 2**31  # child of fixed_point for the network's inputs; updates are children < 2**31
+
+
+def _fixed_point_tracker(parts: Parts, data: IsingData, thermometers: dict, curves: dict, seed,
+                         tracked: TrackedRun) -> Callable | None:
+    """``trainer -> FixedPointTracker`` for analysis.fixed_point (None when it is off)."""
+    spec = parts.analysis.get("fixed_point")
+    if spec is None:
+        return None
+    shape, reader = data.lattice_shape, parts.analysis["thermometer"]
+    readers = {kind: curves[kind][shape].read for kind in ("energy", "magnetization")}
+    if shape in thermometers:  # a fresh generator per reading: ±1 flows draw nothing, and nothing is shared
+        readers["network"] = lambda x: reader.measure(thermometers[shape], x, generator=torch_generator(
+            child_stream(seed, NETWORK_READING_STREAM))).mean_temperature
+    T_c = parts.analysis["scaling"].T_c if parts.analysis.get("scaling") is not None else T_C
+
+    def make(trainer) -> FixedPointTracker:
+        return FixedPointTracker(spec, stages.bottom_rbm(trainer.model), data, readers, seed, tracked,
+                                 trainer.total_updates, T_c)
+
+    return make
 
 
 def _execute(v: Validated, tracked: TrackedRun, config_yaml: str, stop: _StopFlag) -> dict:
@@ -252,15 +290,19 @@ def _execute(v: Validated, tracked: TrackedRun, config_yaml: str, stop: _StopFla
     data, key = _load_data(cfg, settings, parts, tracked)
     if data.lattice_shape != tuple(parts.sampler.lattice_shape):
         raise RuntimeError(f"sampler returned lattice {data.lattice_shape}, expected {parts.sampler.lattice_shape}")
-    model = stages.train_model(cfg, settings, v.model, data, streams, device, tracked, config_yaml,
-                               v.checkpoint, stop)
-    stop.check("training")
     thermo_ss, read_ss, receptive_ss, scaling_ss, baseline_ss, chain_ss, crit_ss = streams["analysis"].spawn(7)
+    # thermometers first: they need only Monte Carlo data, and the fixed-point readings during
+    # training use them (a resumed run retrains them on the same streams: the same thermometers)
+    # (a stop asked for meanwhile is acted on at training's first safe point, after the untrained
+    # model's checkpoint: the run stays resumable)
+    thermometers, curves = _thermometers(cfg, settings, parts, data, v.model, thermo_ss, device, tracked)
+    tracker = _fixed_point_tracker(parts, data, thermometers, curves, streams["fixed_point"], tracked)
+    model = stages.train_model(cfg, settings, v.model, data, streams, device, tracked, config_yaml,
+                               v.checkpoint, stop, fixed_point=tracker)
+    stop.check("training")
     if parts.analysis.get("criticality") is not None:
         tracked.log_metrics(parts.analysis["criticality"].measure(parts.sampler, crit_ss))
         stop.check("criticality")
-    thermometers, energy_curves = _thermometers(cfg, settings, parts, data, model, thermo_ss, device, tracked)
-    stop.check("thermometer")
     scaling = parts.analysis.get("scaling")
     scaling_ts = scaling.picks(data.temperatures) if scaling is not None else []
     if scaling is not None and scaling.baseline_sizes is not None and "L" in cfg.sampler:
@@ -270,7 +312,7 @@ def _execute(v: Validated, tracked: TrackedRun, config_yaml: str, stop: _StopFla
         measure.baseline_stage(scaling, sized | others, numpy_generator(baseline_ss), tracked)
         stop.check("Monte Carlo baseline")
     measurer = measure.Measurer(parts.analysis, tracked, thermometers, torch_generator(read_ss, device),
-                                scaling_ts, numpy_generator(scaling_ss), energy_curves)
+                                scaling_ts, numpy_generator(scaling_ss), curves)
     metrics: dict[str, Any] = stages.flow_and_rg(parts, model, data, streams, device, tracked, measurer,
                                                  settings.progress, stop=lambda: stop.check("flow and RG"),
                                                  layer_orders=measure.layer_orders(parts.analysis, model, data))

@@ -14,7 +14,8 @@ __all__ = ["STAGES", "stage_streams", "child_stream", "numpy_generator", "torch_
 
 # Order matters: append only.
 # mc_coarse: Monte Carlo on the coarse lattices the RG steps and stack layers reach (thermometers).
-STAGES: tuple[str, ...] = ("mc", "init", "train", "flow", "rg", "analysis", "bootstrap", "mc_coarse")
+# fixed_point: the flows of analysis.fixed_point during training (one child per training update).
+STAGES: tuple[str, ...] = ("mc", "init", "train", "flow", "rg", "analysis", "bootstrap", "mc_coarse", "fixed_point")
 
 
 def as_seed_sequence(seed: int | np.random.SeedSequence) -> np.random.SeedSequence:

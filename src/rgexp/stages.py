@@ -21,7 +21,7 @@ from rgexp.ising.data import IsingData
 from rgexp.seeding import numpy_generator, torch_generator
 from rgexp.tracking import TrackedRun
 
-__all__ = ["build_model", "train_model", "flow_and_rg", "coarse_sizes"]
+__all__ = ["build_model", "train_model", "flow_and_rg", "coarse_sizes", "bottom_rbm"]
 
 
 def build_model(cfg: DictConfig, lattice_shape: tuple[int, ...], streams, device: torch.device) -> torch.nn.Module:
@@ -40,9 +40,11 @@ def build_model(cfg: DictConfig, lattice_shape: tuple[int, ...], streams, device
 
 def train_model(cfg: DictConfig, settings, model: torch.nn.Module, data: IsingData, streams,
                 device: torch.device, tracked: TrackedRun, config_yaml: str, checkpoint: dict | None,
-                stop) -> torch.nn.Module:
+                stop, fixed_point: Callable | None = None) -> torch.nn.Module:
     """Train ``model`` on the ``train`` stream, checkpointing into the run (on the data at
-    ``settings.train_temperatures`` only, when given)."""
+    ``settings.train_temperatures`` only, when given). ``fixed_point(trainer)`` (optional, from
+    :mod:`rgexp.fixed_point_stage`) returns the tracker that measures the flow's fixed point at
+    scheduled updates; its points travel in the checkpoint."""
     x = _training_data(data, settings.train_temperatures)
     factory = instantiate_node(cfg.model.train, "model.train")
     try:
@@ -52,29 +54,37 @@ def train_model(cfg: DictConfig, settings, model: torch.nn.Module, data: IsingDa
         raise ConfigError(f"model.train.{err}".splitlines()[0]) from None
     if checkpoint is not None:
         trainer.load_state_dict(checkpoint["trainer"])
+    tracker = fixed_point(trainer) if fixed_point is not None else None
+    if tracker is not None and checkpoint is not None:
+        tracker.load(checkpoint.get("fixed_point"))
 
     def log(step: int, metrics: dict[str, float]) -> None:
         tracked.log_metrics({f"train/{k}": v for k, v in metrics.items()}, step=step)
 
     def save(state: dict) -> None:
         tracked.flush()  # metrics and checkpoint advance together: a resume re-logs nothing twice
+        extra = {"fixed_point": tracker.state()} if tracker is not None else {}
         tracked.save_checkpoint({"trainer": state, "config": config_yaml, "stage": "train",
-                                 "rgexp_version": rgexp.__version__})
+                                 "rgexp_version": rgexp.__version__} | extra)
 
     if checkpoint is None:
         save(trainer.state_dict())  # from here on a stopped run has a checkpoint to resume from
     if stop():
-        raise Interrupted("stopped after the Monte Carlo stage")
+        raise Interrupted("stopped after the Monte Carlo and thermometer stages")
     total = getattr(trainer, "total_updates", None)
     with tqdm(total=total, initial=getattr(trainer, "update", 0), desc="RBM training", unit="upd",
               disable=not settings.progress) as bar:
         def poll() -> bool:  # the trainer polls once per update: the bar's clock
             bar.update(1)
+            if tracker is not None and tracker.due(trainer.update):
+                tracker(trainer.update)  # before a checkpoint at this update, so it is saved with it
             return stop()
 
         trainer.fit(log=log, on_checkpoint=save, checkpoint_every=settings.checkpoint_every,
                     should_stop=poll)
     tracked.flush()
+    if tracker is not None and tracker.points:
+        tracked.log_figure(tracker.figure(), "figures/fixed_point.png")
     from rgexp import models
 
     plot = getattr(models, "plot_filters", None)
@@ -108,7 +118,7 @@ def _training_data(data: IsingData, temperatures: list[float] | None) -> np.ndar
     return data.spins[idx].reshape(-1, data.n_visible)
 
 
-def _bottom_rbm(model: torch.nn.Module) -> torch.nn.Module:
+def bottom_rbm(model: torch.nn.Module) -> torch.nn.Module:
     """The RBM that acts on lattice configurations (the first layer of a stack)."""
     return model.rbms[0] if hasattr(model, "rbms") else model
 
@@ -122,7 +132,7 @@ def flow_and_rg(parts, model, data: IsingData, streams, device: torch.device, tr
     ``stop()`` is called after each temperature: it raises to end the stage at that safe point.
     ``layer_orders[k]`` (from ``measure.layer_orders``) permutes stack layer k's units before it is
     laid out as a lattice."""
-    rbm = _bottom_rbm(model)
+    rbm = bottom_rbm(model)
     gen_flow = torch_generator(streams["flow"], device)
     gen_rg = numpy_generator(streams["rg"])
     shape = data.lattice_shape

@@ -127,3 +127,31 @@ def test_energy_curve_from_monte_carlo_spins_matches_the_exact_curve():
     assert list(curve.temperatures) == [2.0, 3.0]
     exact = np.array([_mean_bonds(t) / 32 for t in temps])
     assert np.all(np.abs(curve.mean - exact) < 4 * curve.error)
+
+
+# --------------------------------------------------------------------------- the magnetization reading
+def test_magnetization_reading_recovers_the_temperature_of_exact_samples():
+    """4×4 torus, enumerated: the curve is the exact ⟨|m|⟩(T); exact Boltzmann samples at T read T
+    within 4 errors, and MagnetizationCurve.from_spins reproduces the exact curve."""
+    from rgexp.analysis.energy_thermometer import MagnetizationCurve
+
+    states = enumerate_states(4)
+    abs_m = np.abs(states.reshape(states.shape[0], -1).mean(axis=1))
+
+    def weights(T: float) -> np.ndarray:
+        w = BONDS / T
+        p = np.exp(w - w.max())
+        return p / p.sum()
+
+    grid = np.round(np.arange(1.0, 4.01, 0.1), 10)
+    curve = MagnetizationCurve(grid, np.array([weights(t) @ abs_m for t in grid]), np.zeros(grid.size))
+    rng = np.random.default_rng(29)
+    for T in (1.75, 2.35, 2.9):
+        sample = states[rng.choice(states.shape[0], size=4000, p=weights(T))]
+        est = curve.read(sample)
+        assert abs(est.value - T) < 4 * est.error, (T, est)
+    temps = np.array([2.0, 3.0])
+    spins = np.stack([states[rng.choice(states.shape[0], size=3000, p=weights(t))] for t in temps])
+    built = MagnetizationCurve.from_spins(temps, spins)
+    exact = np.array([weights(t) @ abs_m for t in temps])
+    assert np.all(np.abs(built.mean - exact) < 4 * built.error)

@@ -71,6 +71,8 @@ CASES = [
      ["analysis.binned.by must be one of 'network', 'energy'", "got ['thermo']"]),
     ("binned-without-thermometer", MAIN, ["experiment=rbm_flow", "analysis.thermometer=null"],
      ["analysis.binned needs analysis.thermometer", "set analysis.binned=null"]),
+    ("fixed-point-without-thermometer", MAIN, ["experiment=iso_flow", "analysis.thermometer=null"],
+     ["analysis.fixed_point needs analysis.thermometer", "set analysis.fixed_point=null"]),
     ("preset-key-not-fitting-the-chosen-option", MAIN, ["sampler=chain1d"],
      ["unknown key 'sampler.L'; allowed: N,", "(set by experiment=smoke, which does not fit"]),
     ("unknown-device", MAIN, ["device=tpu"], ["device must be one of 'auto', 'cpu', 'cuda', got 'tpu'"]),

@@ -13,12 +13,20 @@ from rgexp.rg import coupling_flow
 from tests.conftest import compose_config
 
 PRESETS = ["rbm_flow", "coarse_graining", "temperature_flow", "long_range", "mehta_schwab",
-           "ising1d_fixed_point"]
+           "ising1d_fixed_point", "iso_flow"]
 
 TINY = {
     "rbm_flow": ["sampler.temperatures=[1.0,1.8,2.0,2.1,2.2,2.3,2.5,3.5]", "sampler.n_samples=60",
                  "model.train.epochs=2", "flow.n_steps=3", "flow.n_samples=40", "analysis.thermometer.epochs=2",
-                 "analysis.scaling.n_boot=10", "analysis.receptive.n_samples=60"],
+                 "analysis.scaling.n_boot=10", "analysis.receptive.n_samples=60", "analysis.binned.n_boot=10",
+                 "analysis.binned.min_count=10", "analysis.fixed_point.n_points=3",
+                 "analysis.fixed_point.n_samples=40", "analysis.fixed_point.n_steps=3",
+                 "analysis.fixed_point.drift_steps=1"],
+    "iso_flow": ["sampler.temperatures=[1.0e-6,1.0,2.0,2.25,2.5,3.5,6.0]", "sampler.n_samples=60",
+                 "model.train.epochs=3", "flow.n_steps=3", "flow.n_samples=40", "analysis.thermometer.epochs=2",
+                 "analysis.scaling.n_boot=10", "analysis.receptive.n_samples=60",
+                 "analysis.fixed_point.n_points=3", "analysis.fixed_point.n_samples=40",
+                 "analysis.fixed_point.n_steps=3", "analysis.fixed_point.drift_steps=1"],
     "coarse_graining": ["sampler.L=16", "model.layers=[256,64,16]", "sampler.n_samples=40", "model.train.epochs=1",
                         "flow.n_steps=2", "flow.n_samples=20", "analysis.thermometer.epochs=2",
                         "analysis.scaling.n_boot=10", "analysis.receptive.n_samples=40"],
@@ -76,6 +84,12 @@ def test_preset_runs_end_to_end(preset, isolated, mlflow_client):
         assert len(_history(mlflow_client, r.info.run_id, "flow/temperature/Tinf")) == 4
         assert any(k.startswith("mc/delta_sigma/L9/") for k in metrics)
         assert "figures/delta_vs_T_mc.png" in figures
+    if preset in ("rbm_flow", "iso_flow"):  # the fixed point at 3 training updates, read three ways
+        for reading in ("energy", "magnetization", "network"):
+            assert len(_history(mlflow_client, r.info.run_id, f"fixed_point/temperature_{reading}")) >= 2
+        assert "figures/fixed_point.png" in figures
+    if preset == "rbm_flow":
+        assert "figures/flow_binned_fig2_delta_sigma_m.png" in figures
     if preset in ("coarse_graining", "temperature_flow", "long_range"):
         assert len(_history(mlflow_client, r.info.run_id, "rg/temperature/T" + _t(r, 0))) >= 2
     if preset in ("coarse_graining", "mehta_schwab"):

@@ -30,6 +30,7 @@ from rgexp.analysis.chain_coupling import (
     layer_effective_couplings,
 )
 from rgexp.analysis.binned import BinnedFlow
+from rgexp.analysis.fixed_point import FixedPoint
 from rgexp.analysis.components import Criticality, ReceptiveFields, ScalingDimensions
 from rgexp.analysis.receptive_size import ReceptiveSize, receptive_field_size, uniform_r2
 from rgexp.analysis.magnetization_exponent import fit_magnetization_exponent, magnetization_exponent_per_flow
@@ -50,7 +51,7 @@ __all__ = [
     "Correlator", "GCurve", "visible_hidden_correlator", "rbm_correlator", "rg_correlator",
     "stacked_correlator", "correlator_maps", "correlator_of_correlators",
     "correlator_of_correlators_jackknife", "white_noise_pattern", "checkerboard_pattern",
-    "ReceptiveFields", "ScalingDimensions", "Criticality", "BinnedFlow",
+    "ReceptiveFields", "ScalingDimensions", "Criticality", "BinnedFlow", "FixedPoint",
     "effective_coupling", "chain_order", "chain_gauge", "layer_effective_couplings", "LayerCoupling",
     "receptive_field_size", "ReceptiveSize", "uniform_r2",
     "Thermometer", "ThermometerResult", "TemperatureReading", "measure_temperatures",

@@ -213,6 +213,8 @@ class NeuralThermometer:
     whose Monte Carlo ⟨s s'⟩ (of the thermometer's data on that lattice) matches the set's — the
     exact maximum-likelihood temperature for the nearest-neighbour model
     (:mod:`rgexp.analysis.energy_thermometer`); the network is still trained and its accuracy logged.
+    "magnetization": the temperature whose Monte Carlo ⟨|m|⟩ matches the set's (not sufficient for T:
+    set beside the energy reading, it shows whether a set is an equilibrium Ising ensemble at all).
     """
 
     def __init__(
@@ -228,10 +230,10 @@ class NeuralThermometer:
         coarse_lattices: bool = True,
         temperatures: list[float] | None = None,
         n_samples: int | None = None,
-        reading: Literal["mean", "likelihood", "energy"] = "mean",
+        reading: Literal["mean", "likelihood", "energy", "magnetization"] = "mean",
     ) -> None:
-        if reading not in ("mean", "likelihood", "energy"):
-            raise ValueError(f"reading must be one of 'mean', 'likelihood', 'energy', got {reading!r}")
+        if reading not in ("mean", "likelihood", "energy", "magnetization"):
+            raise ValueError(f"reading must be one of 'mean', 'likelihood', 'energy', 'magnetization', got {reading!r}")
         self.reading = reading
         if not isinstance(coarse_lattices, bool):
             raise ValueError(f"coarse_lattices must be true or false, got {coarse_lattices!r}")
@@ -280,12 +282,13 @@ class NeuralThermometer:
     def temperature(self, reading: TemperatureReading, configs: np.ndarray | None = None,
                     curve: EnergyCurve | None = None, generator: torch.Generator | None = None) -> Estimate:
         """The temperature this config logs for a reading of ``configs``: by ``reading`` = mean or
-        likelihood from the network's reading, energy from ``curve`` (the lattice's ⟨s s'⟩(T))."""
+        likelihood from the network's reading, energy or magnetization from ``curve`` (the lattice's
+        Monte Carlo ⟨s s'⟩(T) or ⟨|m|⟩(T))."""
         if self.reading == "likelihood":
             return reading.likelihood_temperature
         if self.reading == "mean":
             return reading.mean_temperature
         if curve is None or configs is None:
-            raise ValueError("the energy reading needs the configurations and the lattice's energy curve")
+            raise ValueError(f"the {self.reading} reading needs the configurations and the lattice's {self.reading} curve")
         x = spin_inputs(torch.as_tensor(np.asarray(configs, dtype=np.float64)), self.real_inputs, generator)
         return curve.read(x.numpy())

@@ -11,7 +11,9 @@ from typing import Literal
 
 import torch
 
-__all__ = ["rbm_flow", "RBMFlow"]
+__all__ = ["rbm_flow", "RBMFlow", "random_spins"]
+
+RandomStart = Literal["iid", "half"]
 
 
 @torch.no_grad()
@@ -46,15 +48,33 @@ def rbm_flow(
 START_TEMPERATURES = {"random": float("inf"), "ordered": 0.0}  # what each extra start stands for
 
 
+def random_spins(n: int, n_visible: int, generator: torch.Generator, kind: RandomStart = "iid") -> torch.Tensor:
+    """(n, n_visible) ±1 T = ∞ configurations on the generator's device: independent spins
+    (``iid``), or each row a uniformly random arrangement of exactly ⌊n_visible/2⌋ up spins
+    (``half``, Iso et al.'s public reproduction: m = 0 exactly)."""
+    if kind == "iid":
+        bits = torch.randint(0, 2, (n, n_visible), generator=generator, device=generator.device)
+        return 2.0 * bits.to(torch.float32) - 1.0
+    if kind != "half":
+        raise ValueError(f"random_start must be one of iid, half; got {kind!r}")
+    keys = torch.rand(n, n_visible, generator=generator, device=generator.device)
+    ranks = keys.argsort(dim=1).argsort(dim=1)  # a uniformly random permutation per row
+    return torch.where(ranks < n_visible // 2, 1.0, -1.0)
+
+
 class RBMFlow:
     """Config group ``flow``: flow ``n_samples`` configurations per temperature for ``n_steps``.
 
-    extra_starts: also flow from ``random`` (independent ±1 spins, T = ∞) and/or ``ordered``
-    (all +1, T = 0) configurations; they are logged as temperatures ``inf`` and ``0``.
+    extra_starts: also flow from ``random`` (T = ∞) and/or ``ordered`` (all +1, T = 0)
+    configurations; they are logged as temperatures ``inf`` and ``0``.
+    random_start: the random start's spins, ``iid`` (independent ±1) or ``half`` (exactly half up).
     """
 
     def __init__(self, n_steps: int = 10, mean_field: bool = False, n_samples: int = 200,
-                 extra_starts: list[Literal["random", "ordered"]] = ()) -> None:
+                 extra_starts: list[Literal["random", "ordered"]] = (), random_start: RandomStart = "iid") -> None:
+        if random_start not in ("iid", "half"):
+            raise ValueError(f"random_start must be one of iid, half; got {random_start!r}")
+        self.random_start = random_start
         if n_steps < 0:
             raise ValueError(f"n_steps must be >= 0, got {n_steps}")
         if n_samples < 1:
@@ -69,8 +89,7 @@ class RBMFlow:
         """(n_samples, n_visible) ±1 starting configurations of an extra start (on gen's device)."""
         if kind == "ordered":
             return torch.ones(self.n_samples, n_visible, device=gen.device)
-        bits = torch.randint(0, 2, (self.n_samples, n_visible), generator=gen, device=gen.device)
-        return 2.0 * bits.to(torch.float32) - 1.0
+        return random_spins(self.n_samples, n_visible, gen, self.random_start)
 
     def __call__(self, model, v0: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         """(n_steps + 1, min(n, n_samples), n_visible) flowed configurations of the first rows."""

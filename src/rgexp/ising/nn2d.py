@@ -241,7 +241,8 @@ def metropolis_tables(T: float, J: float = 1.0, h: float = 0.0) -> np.ndarray:
         si = 1 if up else -1
         for k, nb in enumerate(range(-4, 5, 2)):
             d_e = 2.0 * si * (J * nb + h)
-            a = 0.5 if d_e == 0.0 else min(1.0, float(np.exp(-d_e / T)))
+            # ΔE < 0 is always accepted (no exp: at T = 1e-6 it would overflow)
+            a = 0.5 if d_e == 0.0 else 1.0 if d_e < 0.0 else float(np.exp(-d_e / T))
             thr[5 * up + k] = threshold(a)
     return thr
 

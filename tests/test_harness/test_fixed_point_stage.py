@@ -1,0 +1,57 @@
+"""analysis.fixed_point in real runs: it leaves training untouched, it logs what a direct flow of the
+model at that update gives, and a stopped run resumes to the same curve with no step twice."""
+
+import pytest
+import torch
+
+from rgexp.analysis.energy_thermometer import EnergyCurve, MagnetizationCurve
+from rgexp.analysis.fixed_point import FixedPoint, fixed_point_readings
+from rgexp.cache import DataCache
+from rgexp.errors import Interrupted
+from rgexp.pipeline import run
+from rgexp.seeding import child_stream, stage_streams, torch_generator
+from tests.test_harness.test_pipeline import StopAfter, same_parameters
+
+FIXED = ("analysis.fixed_point={_target_:rgexp.analysis.FixedPoint,n_points:4,n_steps:6,n_samples:80,"
+         "drift_steps:2,from_data:false}")
+SHORT = ("model.train.epochs=4", "checkpoint_every=4")
+
+
+def _history(client, run_id: str, name: str) -> list[tuple[int, float]]:
+    return sorted((m.step, m.value) for m in client.get_metric_history(run_id, name))
+
+
+def test_fixed_point_leaves_training_alone_and_matches_a_direct_flow(smoke_cfg, mlflow_client, shared_root):
+    off = run(smoke_cfg(*SHORT))
+    cfg = smoke_cfg(*SHORT, FIXED)
+    on = run(cfg)
+    assert same_parameters(off["model"], on["model"])  # its own stream: the weights are the same
+    r = mlflow_client.get_run(on["run_id"])
+    energy = _history(mlflow_client, on["run_id"], "fixed_point/temperature_magnetization")
+    total = max(s for s, _ in energy)
+    assert len(energy) == 4
+    # the last point is the trained model's: flow it directly on the same child stream
+    data = DataCache(shared_root / "cache").load(r.data.tags["data_hash"])
+    spec = FixedPoint(n_points=4, n_steps=6, n_samples=80, drift_steps=2, from_data=False)
+    gen = torch_generator(child_stream(stage_streams(0)["fixed_point"], total))
+    rbm = on["model"]
+    readers = {"energy": EnergyCurve.from_spins(data.temperatures, data.spins).read,
+               "magnetization": MagnetizationCurve.from_spins(data.temperatures, data.spins).read}
+    v0 = rbm.from_spins(spec.random_configs(rbm.n_visible, gen))
+    direct = fixed_point_readings(rbm, v0, 6, 2, gen, data.lattice_shape, readers)
+    assert energy[-1][1] == pytest.approx(direct["temperature_magnetization"].value, rel=1e-12)
+    m = _history(mlflow_client, on["run_id"], "fixed_point/abs_magnetization")
+    assert m[-1][1] == pytest.approx(direct["abs_magnetization"].value, rel=1e-12)
+    assert "figures/fixed_point.png" in {a.path for a in mlflow_client.list_artifacts(on["run_id"], "figures")}
+
+
+def test_fixed_point_survives_resume(smoke_cfg, mlflow_client):
+    full = run(smoke_cfg(*SHORT, FIXED))
+    with pytest.raises(Interrupted) as info:
+        run(smoke_cfg(*SHORT, FIXED), should_stop=StopAfter(12))
+    run_id = info.value.run_id
+    resumed = run(smoke_cfg(*SHORT, FIXED, f"resume={run_id}"))
+    assert same_parameters(full["model"], resumed["model"])
+    for name in ("fixed_point/abs_magnetization", "fixed_point/temperature_network"):
+        a, b = _history(mlflow_client, full["run_id"], name), _history(mlflow_client, run_id, name)
+        assert a == b and len({s for s, _ in b}) == len(b), name
