@@ -5,6 +5,7 @@ Called only by :mod:`rgexp.pipeline`; each stage takes its seed stream and the o
 
 from __future__ import annotations
 
+import time
 from typing import Any, Callable
 
 import numpy as np
@@ -61,11 +62,15 @@ def train_model(cfg: DictConfig, settings, model: torch.nn.Module, data: IsingDa
     def log(step: int, metrics: dict[str, float]) -> None:
         tracked.log_metrics({f"train/{k}": v for k, v in metrics.items()}, step=step)
 
+    seconds = {"checkpoints": 0.0, "fixed_point": 0.0}  # where training's time goes besides updates
+
     def save(state: dict) -> None:
+        t0 = time.perf_counter()
         tracked.flush()  # metrics and checkpoint advance together: a resume re-logs nothing twice
         extra = {"fixed_point": tracker.state()} if tracker is not None else {}
         tracked.save_checkpoint({"trainer": state, "config": config_yaml, "stage": "train",
                                  "rgexp_version": rgexp.__version__} | extra)
+        seconds["checkpoints"] += time.perf_counter() - t0
 
     if checkpoint is None:
         save(trainer.state_dict())  # from here on a stopped run has a checkpoint to resume from
@@ -77,11 +82,19 @@ def train_model(cfg: DictConfig, settings, model: torch.nn.Module, data: IsingDa
         def poll() -> bool:  # the trainer polls once per update: the bar's clock
             bar.update(1)
             if tracker is not None and tracker.due(trainer.update):
+                t0 = time.perf_counter()
                 tracker(trainer.update)  # before a checkpoint at this update, so it is saved with it
+                seconds["fixed_point"] += time.perf_counter() - t0
             return stop()
 
+        start, metrics_before = time.perf_counter(), getattr(trainer, "metrics_seconds", 0.0)
+        seconds["checkpoints"] = 0.0  # the untrained checkpoint above is not training's
         trainer.fit(log=log, on_checkpoint=save, checkpoint_every=settings.checkpoint_every,
                     should_stop=poll)
+        total_s = time.perf_counter() - start
+    tracked.log_metrics({"time/train_s": total_s, "time/train_checkpoints_s": seconds["checkpoints"],
+                         "time/train_fixed_point_s": seconds["fixed_point"],
+                         "time/train_metrics_s": getattr(trainer, "metrics_seconds", 0.0) - metrics_before})
     tracked.flush()
     if tracker is not None and tracker.points:
         tracked.log_figure(tracker.figure(), "figures/fixed_point.png")

@@ -183,6 +183,7 @@ class RBMTrainer:
         self._batch = 0  # completed batches of the current epoch
         self._perm: torch.Tensor | None = None
         self.history: list[dict[str, float]] = []
+        self.metrics_seconds = 0.0  # time spent measuring diagnostics (not in the state: a clock)
         self._exact = min(model.n_visible, model.n_hidden) <= exact_max_units
         self._entropy: float | None = None
 
@@ -292,7 +293,9 @@ class RBMTrainer:
             self._perm, self._batch = None, 0
             every = hp["metrics_every"]
             if every and (self.epoch % every == 0 or self.epoch == hp["epochs"]):
+                t_metrics = time.perf_counter()
                 m = self.metrics()
+                self.metrics_seconds += time.perf_counter() - t_metrics
                 m["epoch_seconds"] = time.perf_counter() - t0
                 self.history.append(m)
                 if log is not None:
