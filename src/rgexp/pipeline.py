@@ -30,6 +30,7 @@ from rgexp.errors import ConfigError, Interrupted
 from rgexp.fixed_point_stage import FixedPointTracker
 from rgexp.ising import T_C
 from rgexp.ising.data import IsingData
+from rgexp.perf import StageClock
 from rgexp.seeding import child_stream, numpy_generator, stage_streams, torch_generator
 from rgexp.tracking import MLflowTracker, TrackedRun, flatten
 
@@ -286,8 +287,9 @@ def _fixed_point_tracker(parts: Parts, data: IsingData, thermometers: dict, curv
 
 def _execute(v: Validated, tracked: TrackedRun, config_yaml: str, stop: _StopFlag) -> dict:
     cfg, settings, parts, device = v.cfg, v.settings, v.parts, v.device
-    streams = stage_streams(settings.seed)
-    data, key = _load_data(cfg, settings, parts, tracked)
+    streams, clock = stage_streams(settings.seed), StageClock()
+    with clock("monte_carlo"):
+        data, key = _load_data(cfg, settings, parts, tracked)
     if data.lattice_shape != tuple(parts.sampler.lattice_shape):
         raise RuntimeError(f"sampler returned lattice {data.lattice_shape}, expected {parts.sampler.lattice_shape}")
     thermo_ss, read_ss, receptive_ss, scaling_ss, baseline_ss, chain_ss, crit_ss = streams["analysis"].spawn(7)
@@ -295,39 +297,49 @@ def _execute(v: Validated, tracked: TrackedRun, config_yaml: str, stop: _StopFla
     # training use them (a resumed run retrains them on the same streams: the same thermometers)
     # (a stop asked for meanwhile is acted on at training's first safe point, after the untrained
     # model's checkpoint: the run stays resumable)
-    thermometers, curves = _thermometers(cfg, settings, parts, data, v.model, thermo_ss, device, tracked)
+    with clock("thermometers"):
+        thermometers, curves = _thermometers(cfg, settings, parts, data, v.model, thermo_ss, device, tracked)
     tracker = _fixed_point_tracker(parts, data, thermometers, curves, streams["fixed_point"], tracked)
-    model = stages.train_model(cfg, settings, v.model, data, streams, device, tracked, config_yaml,
-                               v.checkpoint, stop, fixed_point=tracker)
+    with clock("training"):
+        model = stages.train_model(cfg, settings, v.model, data, streams, device, tracked, config_yaml,
+                                   v.checkpoint, stop, fixed_point=tracker)
     stop.check("training")
     if parts.analysis.get("criticality") is not None:
-        tracked.log_metrics(parts.analysis["criticality"].measure(parts.sampler, crit_ss))
+        with clock("criticality"):
+            tracked.log_metrics(parts.analysis["criticality"].measure(parts.sampler, crit_ss))
         stop.check("criticality")
     scaling = parts.analysis.get("scaling")
     scaling_ts = scaling.picks(data.temperatures) if scaling is not None else []
     if scaling is not None and scaling.baseline_sizes is not None and "L" in cfg.sampler:
         L = data.lattice_shape[-1]
-        others = _data_at_sizes(cfg, settings, parts, [s for s in scaling.baseline_sizes if s != L])
-        sized = {L: data} if L in scaling.baseline_sizes else {}
-        measure.baseline_stage(scaling, sized | others, numpy_generator(baseline_ss), tracked)
+        with clock("baseline"):
+            others = _data_at_sizes(cfg, settings, parts, [s for s in scaling.baseline_sizes if s != L])
+            sized = {L: data} if L in scaling.baseline_sizes else {}
+            measure.baseline_stage(scaling, sized | others, numpy_generator(baseline_ss), tracked)
         stop.check("Monte Carlo baseline")
     measurer = measure.Measurer(parts.analysis, tracked, thermometers, torch_generator(read_ss, device),
                                 scaling_ts, numpy_generator(scaling_ss), curves)
-    metrics: dict[str, Any] = stages.flow_and_rg(parts, model, data, streams, device, tracked, measurer,
-                                                 settings.progress, stop=lambda: stop.check("flow and RG"),
-                                                 layer_orders=measure.layer_orders(parts.analysis, model, data))
-    measurer.log_histograms()
-    metrics["flow_binned"] = measurer.log_binned(child_stream(streams["bootstrap"], 0))
-    measurer.fit_magnetization("flow", metrics["flow"])
-    metrics["delta"] = measurer.log_deltas()
+    with clock("flow_rg_measurements"):
+        metrics: dict[str, Any] = stages.flow_and_rg(
+            parts, model, data, streams, device, tracked, measurer, settings.progress,
+            stop=lambda: stop.check("flow and RG"), layer_orders=measure.layer_orders(parts.analysis, model, data))
+        measurer.log_histograms()
+    with clock("binned"):
+        metrics["flow_binned"] = measurer.log_binned(child_stream(streams["bootstrap"], 0))
+    with clock("scaling_fits"):
+        measurer.fit_magnetization("flow", metrics["flow"])
+        metrics["delta"] = measurer.log_deltas()
     stop.check("scaling")
-    if len(data.lattice_shape) == 1:
-        metrics["chain"] = chain_stage.chain_coupling_stage(model, data, parts.rg, parts.sampler,
-                                                            numpy_generator(chain_ss), tracked)
-    metrics["receptive"] = measure.receptive_stage(parts.analysis, model, data, parts.rg,
-                                                   numpy_generator(receptive_ss), tracked)
+    with clock("receptive"):
+        if len(data.lattice_shape) == 1:
+            metrics["chain"] = chain_stage.chain_coupling_stage(model, data, parts.rg, parts.sampler,
+                                                                numpy_generator(chain_ss), tracked)
+        metrics["receptive"] = measure.receptive_stage(parts.analysis, model, data, parts.rg,
+                                                       numpy_generator(receptive_ss), tracked)
     if thermometers:
         metrics["thermometer"] = next(iter(thermometers.values())).metrics()
         metrics["thermometers"] = {f"L{shape[-1]}": t.metrics() for shape, t in thermometers.items()}
+    metrics["perf"] = clock.metrics()
+    tracked.log_metrics(metrics["perf"])
     tracked.flush()
     return {"data_key": key, "metrics": metrics, "model": model}

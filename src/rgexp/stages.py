@@ -92,9 +92,9 @@ def train_model(cfg: DictConfig, settings, model: torch.nn.Module, data: IsingDa
         trainer.fit(log=log, on_checkpoint=save, checkpoint_every=settings.checkpoint_every,
                     should_stop=poll)
         total_s = time.perf_counter() - start
-    tracked.log_metrics({"time/train_s": total_s, "time/train_checkpoints_s": seconds["checkpoints"],
-                         "time/train_fixed_point_s": seconds["fixed_point"],
-                         "time/train_metrics_s": getattr(trainer, "metrics_seconds", 0.0) - metrics_before})
+    tracked.log_metrics({"perf/train_fit_seconds": total_s, "perf/train_checkpoints_seconds": seconds["checkpoints"],
+                         "perf/train_fixed_point_seconds": seconds["fixed_point"],
+                         "perf/train_metrics_seconds": getattr(trainer, "metrics_seconds", 0.0) - metrics_before})
     tracked.flush()
     if tracker is not None and tracker.points:
         tracked.log_figure(tracker.figure(), "figures/fixed_point.png")

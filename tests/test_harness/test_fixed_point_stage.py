@@ -44,8 +44,12 @@ def test_fixed_point_leaves_training_alone_and_matches_a_direct_flow(smoke_cfg, 
     assert m[-1][1] == pytest.approx(direct["abs_magnetization"].value, rel=1e-12)
     assert "figures/fixed_point.png" in {a.path for a in mlflow_client.list_artifacts(on["run_id"], "figures")}
     t = r.data.metrics  # where training's time went: the parts are inside the whole
-    parts = [t["time/train_checkpoints_s"], t["time/train_fixed_point_s"], t["time/train_metrics_s"]]
-    assert all(p > 0 for p in parts) and sum(parts) < t["time/train_s"]
+    parts = [t["perf/train_checkpoints_seconds"], t["perf/train_fixed_point_seconds"], t["perf/train_metrics_seconds"]]
+    assert all(p > 0 for p in parts) and sum(parts) < t["perf/train_fit_seconds"] < t["perf/training_seconds"]
+    stages = [k for k in t if k.startswith("perf/") and k.endswith("_seconds") and not k.startswith("perf/train_")]
+    assert {"perf/monte_carlo_seconds", "perf/thermometers_seconds", "perf/training_seconds",
+            "perf/flow_rg_measurements_seconds", "perf/total_seconds"} <= set(stages)
+    assert 0.05 < t["perf/peak_rss_gb"] < 24
 
 
 def test_fixed_point_survives_resume(smoke_cfg, mlflow_client):

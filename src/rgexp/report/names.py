@@ -9,7 +9,7 @@
   ``/T<T>``, on the observable (``flow/temperature_err/T1.5000``): whichever was logged.
   Summary metrics written as ``X_value`` have ``X_error``, ``X_ci_low``, ``X_ci_high``,
   ``X_ci_level``, ``X_n_eff``, ``X_tau_int``.
-- Diagnostics (training curves, Monte Carlo bookkeeping, per-epoch thermometer metrics, ``time/…``) are
+- Diagnostics (training curves, Monte Carlo bookkeeping, per-epoch thermometer metrics, ``perf/…`` run costs, MLflow's ``system/…``) are
   reported only as final values, in an appendix.
 """
 
@@ -22,7 +22,7 @@ __all__ = ["companion_candidates", "find_companion", "companions_of", "hidden_co
            "split_start", "slug"]
 
 _START = re.compile(r"(?P<family>.+)/T(?P<start>-?[0-9]+(\.[0-9]*)?|inf)")  # Tinf: a random start
-_DIAGNOSTIC = re.compile(r"(train/|time/|mc/T-?[0-9.]+/|thermometer/(?!final/))")
+_DIAGNOSTIC = re.compile(r"(train/|perf/|system/|mc/T-?[0-9.]+/|thermometer/(?!final/))")
 _SUFFIXES = {"err": "_err", "ci_low": "_ci_low", "ci_high": "_ci_high", "ci_level": "_ci_level", "exact": "_exact"}
 _VALUE_SUFFIXES = {"err": "_error", "ci_low": "_ci_low", "ci_high": "_ci_high", "ci_level": "_ci_level",
                    "n_eff": "_n_eff", "tau_int": "_tau_int"}

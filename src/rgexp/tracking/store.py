@@ -35,6 +35,9 @@ from mlflow.tracking import MlflowClient
 import rgexp
 from rgexp.config import flat_items
 from rgexp.errors import StorageError
+from rgexp.tracking.system import quiet_mlflow_logging, start_system_metrics
+
+quiet_mlflow_logging()
 
 __all__ = ["MLflowTracker", "TrackedRun", "SweepSetup", "flatten", "git_state"]
 
@@ -106,9 +109,13 @@ class MLflowTracker:
     experiment: the MLflow experiment name.
     """
 
-    def __init__(self, uri: str | None = None, root: str = "mlruns", experiment: str = "default") -> None:
+    def __init__(self, uri: str | None = None, root: str = "mlruns", experiment: str = "default",
+                 system_metrics: bool = True, system_interval: float = 10.0) -> None:
         if not experiment:
             raise ValueError("experiment must be a non-empty name")
+        if not system_interval > 0:
+            raise ValueError(f"system_interval must be > 0 seconds, got {system_interval!r}")
+        self.system_metrics, self.system_interval = bool(system_metrics), float(system_interval)
         self.root = Path(root).expanduser().resolve()
         self.uri = uri or f"sqlite:///{self.root / 'mlflow.db'}"
         self.experiment = experiment
@@ -198,13 +205,19 @@ class MLflowTracker:
         tracked = TrackedRun(self.client, run.info.run_id)
         tracked.log_params(params)
         tracked.log_text(config_yaml, "config.yaml")
+        self._monitor(tracked, resume=False)
         return tracked
+
+    def _monitor(self, tracked: "TrackedRun", resume: bool) -> None:
+        if self.system_metrics:
+            tracked.monitor = start_system_metrics(tracked.run_id, self.uri, self.system_interval, resume)
 
     def reopen(self, run_id: str) -> "TrackedRun":
         """Reopen an existing run as RUNNING (resume); metrics it already holds are not logged again."""
         self.client.update_run(run_id, status="RUNNING")
         tracked = TrackedRun(self.client, run_id)
         tracked.skip_logged()
+        self._monitor(tracked, resume=True)
         return tracked
 
     def run_exists(self, run_id: str) -> bool:
@@ -249,6 +262,7 @@ class TrackedRun:
         self.run_id = run_id
         self._metrics: list[Metric] = []
         self._logged: set[tuple[str, int]] = set()
+        self.monitor = None  # MLflow's system-metrics sampler, when on
         self.artifact_uri = client.get_run(run_id).info.artifact_uri
         self.artifact_dir = _local_path(self.artifact_uri)
 
@@ -355,6 +369,9 @@ class TrackedRun:
     def end(self, status: str) -> None:
         """Flush and mark the run FINISHED, FAILED or KILLED."""
         try:
+            if self.monitor is not None:
+                self.monitor.finish()  # its last samples go in before the run closes
+                self.monitor = None
             self.flush()
         finally:
             self.client.set_terminated(self.run_id, status=status)

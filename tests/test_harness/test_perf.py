@@ -1,0 +1,26 @@
+"""Every run's cost on record: per-stage wall time, peak memory, and MLflow's system metrics (the
+UI's System metrics tab); MLflow's INFO lines stay off the terminal."""
+
+import logging
+
+from rgexp.pipeline import run
+
+
+def test_a_run_logs_its_stage_times_peak_memory_and_system_metrics(smoke_cfg, mlflow_client):
+    result = run(smoke_cfg("tracking.system_interval=0.5"))
+    m = mlflow_client.get_run(result["run_id"]).data.metrics
+    stages = {k: v for k, v in m.items() if k.startswith("perf/") and k.endswith("_seconds")
+              and not k.startswith("perf/train_") and k != "perf/total_seconds"}
+    assert {"perf/monte_carlo_seconds", "perf/thermometers_seconds", "perf/training_seconds",
+            "perf/flow_rg_measurements_seconds", "perf/scaling_fits_seconds"} <= set(stages)
+    assert abs(sum(stages.values()) - m["perf/total_seconds"]) < 1e-6 and all(v >= 0 for v in stages.values())
+    assert 0.05 < m["perf/peak_rss_gb"] < 24
+    history = mlflow_client.get_metric_history(result["run_id"], "system/cpu_utilization_percentage")
+    assert len(history) >= 2 and all(0 <= h.value <= 100 * 64 for h in history)
+    assert "system/system_memory_usage_megabytes" in m
+    assert logging.getLogger("mlflow").getEffectiveLevel() >= logging.WARNING
+
+
+def test_system_metrics_can_be_switched_off(smoke_cfg, mlflow_client):
+    result = run(smoke_cfg("tracking.system_metrics=false"))
+    assert not any(k.startswith("system/") for k in mlflow_client.get_run(result["run_id"]).data.metrics)
