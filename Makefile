@@ -36,6 +36,7 @@ report: setup
 	$(BIN)/python -m rgexp.report $(ARGS)
 
 ui: setup
+	@echo "rgexp: open http://127.0.0.1:5000/#/experiments?workflowType=machine_learning (the runs tables; Ctrl-C stops the UI)"
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db --host 127.0.0.1 --port 5000
 
 clean:

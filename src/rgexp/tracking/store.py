@@ -39,6 +39,10 @@ from rgexp.tracking.system import quiet_mlflow_logging, start_system_metrics
 
 quiet_mlflow_logging()
 
+# MLflow's UI (3.x) opens an experiment in its GenAI view (traces, token usage) unless the experiment
+# says it holds model training; rgexp's always do.
+EXPERIMENT_KIND_TAG, EXPERIMENT_KIND = "mlflow.experimentKind", "custom_model_development"
+
 __all__ = ["MLflowTracker", "TrackedRun", "SweepSetup", "flatten", "git_state"]
 
 PARAM_MAX = 6000  # MLflow truncates longer param values; the full config is an artifact.
@@ -171,13 +175,16 @@ class MLflowTracker:
         with self._store_lock():
             exp = client.get_experiment_by_name(self.experiment)
             if exp is not None:
+                if exp.tags.get(EXPERIMENT_KIND_TAG) != EXPERIMENT_KIND:  # a store made before the tag
+                    client.set_experiment_tag(exp.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
                 return exp.experiment_id
             location = None
             if self.is_local_store:
                 slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", self.experiment)
                 location = (self.root / "artifacts" / slug).as_uri()
             try:
-                return self.client.create_experiment(self.experiment, artifact_location=location)
+                return self.client.create_experiment(self.experiment, artifact_location=location,
+                                                     tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
             except mlflow.exceptions.MlflowException as err:
                 # A tracking server is not covered by the file lock: another job may have won.
                 if err.error_code != "RESOURCE_ALREADY_EXISTS":
