@@ -248,7 +248,10 @@ def _task(cfg: DictConfig) -> None:
         hint = f"; once it is writable, resume with: python -m rgexp resume={run_id}" if run_id else ""
         print(f"rgexp: error: {err}{hint}", file=sys.stderr)
         sys.exit(1)
-    print(f"rgexp: run {result['run_id']} {result['status']}")
+    if cfg.get("quiet"):
+        print(f"rgexp: run {result['run_id']} {result['status']}")
+    else:
+        print("rgexp: " + "\n".join(result["summary"]))
 
 
 def main() -> None:

@@ -38,6 +38,7 @@ class RunSettings:
     data_seed: int | None = None
     device: Literal["auto", "cpu", "cuda"] = "auto"
     progress: bool = True
+    quiet: bool = False
     resume: str | None = None
     checkpoint_every: int = 500
     train_temperatures: list[float] | None = None

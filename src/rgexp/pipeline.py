@@ -31,6 +31,7 @@ from rgexp.fixed_point_stage import FixedPointTracker
 from rgexp.ising import T_C
 from rgexp.ising.data import IsingData
 from rgexp.perf import StageClock
+from rgexp.summary import run_summary, ui_address
 from rgexp.seeding import child_stream, numpy_generator, stage_streams, torch_generator
 from rgexp.tracking import MLflowTracker, TrackedRun, flatten
 
@@ -164,7 +165,8 @@ def run(
     ``overrides`` are the command-line overrides (used on resume to refuse result-changing ones);
     ``should_stop`` is polled at every safe point (each RBM update, between stages and between
     temperatures), as SIGINT/SIGTERM/SIGUSR2 are.
-    Returns ``{"run_id", "status", "data_key", "metrics", "model"}``.
+    Returns ``{"run_id", "status", "data_key", "metrics", "model", "summary"}`` (``summary``: the
+    lines a run ends with, :func:`rgexp.summary.run_summary`).
     Raises ConfigError before any work for bad input, Interrupted after checkpointing on a stop.
     """
     v = validate(cfg, overrides)
@@ -181,7 +183,9 @@ def run(
         with stop.installed():
             summary = _execute(v, tracked, config_yaml, stop)
         status = "FINISHED"
-        return summary | {"run_id": tracked.run_id, "status": status}
+        lines = run_summary(tracked.run_id, status, v.settings.name, tracked.latest,
+                            *ui_address(v.parts.tracker.uri, tracked.experiment_id, tracked.run_id))
+        return summary | {"run_id": tracked.run_id, "status": status, "summary": lines}
     except Interrupted as err:
         status = "KILLED"
         err.run_id = tracked.run_id

@@ -17,7 +17,7 @@ from rgexp.errors import ConfigError
 
 __all__ = ["prepare", "changed_keys", "HARMLESS"]
 
-HARMLESS: tuple[str, ...] = ("resume", "progress", "checkpoint_every", "tracking", "cache", "hydra")
+HARMLESS: tuple[str, ...] = ("resume", "progress", "quiet", "checkpoint_every", "tracking", "cache", "hydra")
 
 
 def _plain(cfg: DictConfig) -> dict[str, Any]:

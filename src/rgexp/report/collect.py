@@ -18,7 +18,7 @@ from rgexp.tracking import RunRecord
 __all__ = ["IGNORED", "Group", "Series", "group_runs", "value_at", "point_at", "final_point", "last_step",
            "stage_last_step", "steps_of", "series"]
 
-IGNORED_KEYS = {"seed", "data_seed", "progress", "device", "resume", "checkpoint_every"}
+IGNORED_KEYS = {"seed", "data_seed", "progress", "quiet", "device", "resume", "checkpoint_every"}
 IGNORED_PREFIXES = ("tracking.", "cache.", "hydra.")
 IGNORED = sorted(IGNORED_KEYS) + [p + "*" for p in IGNORED_PREFIXES]
 DEFAULT_CI_LEVEL = 0.9  # the level of the scaling fits' intervals unless the run says otherwise

@@ -270,8 +270,13 @@ class TrackedRun:
         self._metrics: list[Metric] = []
         self._logged: set[tuple[str, int]] = set()
         self.monitor = None  # MLflow's system-metrics sampler, when on
+        self.latest: dict[str, tuple[int, float]] = {}  # metric -> (last step, value), this process
         self.artifact_uri = client.get_run(run_id).info.artifact_uri
         self.artifact_dir = _local_path(self.artifact_uri)
+
+    @property
+    def experiment_id(self) -> str:
+        return self.client.get_run(self.run_id).info.experiment_id
 
     def log_params(self, params: dict[str, str]) -> None:
         items = [Param(k[:250], v[:PARAM_MAX]) for k, v in params.items()]
@@ -295,6 +300,9 @@ class TrackedRun:
     def log_metrics(self, metrics: dict[str, float], step: int = 0) -> None:
         """Buffer metrics; they are written by :meth:`flush` (one SQLite write per batch)."""
         now, step = int(time.time() * 1000), int(step)
+        for k, v in metrics.items():  # the latest value of each metric, for the run's summary
+            if k not in self.latest or step >= self.latest[k][0]:
+                self.latest[k] = (step, float(v))
         self._metrics.extend(Metric(k, float(v), now, step) for k, v in metrics.items()
                              if (k, step) not in self._logged)
 
