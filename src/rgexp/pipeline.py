@@ -34,6 +34,7 @@ from rgexp.perf import StageClock
 from rgexp.summary import run_summary, ui_address
 from rgexp.seeding import child_stream, numpy_generator, stage_streams, torch_generator
 from rgexp.tracking import MLflowTracker, TrackedRun, flatten
+from rgexp.tracking.probe import unreachable
 
 __all__ = ["run", "validate", "resolve_device"]
 
@@ -62,6 +63,10 @@ def resolve_device(device: str) -> torch.device:
 def build_parts(cfg: DictConfig) -> Parts:
     """Instantiate every group except the model (which needs the data's size)."""
     made = {g: instantiate_group(cfg[g], g) for g in ("sampler", "flow", "rg", "analysis", "tracking", "cache")}
+    problem = unreachable(made["tracking"].uri)
+    if problem is not None:  # before any work: MLflow's own retries would take minutes
+        raise ConfigError(f"tracking.uri={made['tracking'].uri}: the tracking server cannot be reached: {problem}; "
+                          "start it (mlflow server --host 127.0.0.1 --port 5000 …) or use tracking=local")
     for key, why in (("binned", "its bins are the thermometer's classes"),
                      ("fixed_point", "its readings use the thermometer's data and network")):
         if made["analysis"].get(key) is not None and made["analysis"].get("thermometer") is None:
