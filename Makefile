@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: setup run test test-all bench ui clean report
+.PHONY: setup run test test-all bench ui clean report reproduce
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -31,6 +31,12 @@ test-all: setup
 bench: setup
 	$(BIN)/python benchmarks/bench_ising2d.py
 	$(BIN)/python benchmarks/bench_rbm.py
+
+# every preset at SCALE with SEEDS seeds, then one reproduction report (rgexp.reproduce; resumable with OUT=)
+SCALE ?= paper
+SEEDS ?= 3
+reproduce: setup
+	$(BIN)/python -m rgexp.reproduce scale=$(SCALE) seeds=$(SEEDS) $(if $(OUT),out=$(OUT)) $(ARGS)
 
 report: setup
 	$(BIN)/python -m rgexp.report $(ARGS)
