@@ -26,6 +26,13 @@ def test_every_group_option_composes_and_instantiates(group, option, isolated):
     if group == "model" and option == "stacked_rbm":
         overrides.append("model.layers=[100,16,4]")  # layers[0] = L² of the default 10×10 lattice
     cfg = compose_config(overrides)
+    if group == "tracking" and option == "server":  # no server runs here: refused up front, one line
+        from rgexp.config import instantiate_group
+
+        assert instantiate_group(cfg.tracking, "tracking").uri == cfg.tracking.uri
+        with pytest.raises(ConfigError, match=f"tracking.uri={cfg.tracking.uri}: the tracking server cannot be reached"):
+            validate_everything(cfg)
+        return
     parts, model = validate_everything(cfg)
     assert parts.sampler.lattice_shape and sum(p.numel() for p in model.parameters()) > 0
 
