@@ -19,8 +19,3 @@ def test_a_run_logs_its_stage_times_peak_memory_and_system_metrics(smoke_cfg, ml
     assert len(history) >= 2 and all(0 <= h.value <= 100 * 64 for h in history)
     assert "system/system_memory_usage_megabytes" in m
     assert logging.getLogger("mlflow").getEffectiveLevel() >= logging.WARNING
-
-
-def test_system_metrics_can_be_switched_off(smoke_cfg, mlflow_client):
-    result = run(smoke_cfg("tracking.system_metrics=false"))
-    assert not any(k.startswith("system/") for k in mlflow_client.get_run(result["run_id"]).data.metrics)
