@@ -25,7 +25,7 @@ from rgexp import resume as resume_mod
 from rgexp import chain_stage, measure, stages
 from rgexp.cache import DataCache, data_key
 from rgexp.config import RunSettings, check_config, instantiate_group, instantiate_node
-from rgexp.analysis.energy_thermometer import EnergyCurve, MagnetizationCurve
+from rgexp.analysis.energy_thermometer import EnergyCurve, MagnetizationCurve, ModelEnergyCurve
 from rgexp.errors import ConfigError, Interrupted
 from rgexp.fixed_point_stage import FixedPointTracker
 from rgexp.ising import T_C
@@ -242,10 +242,13 @@ def _thermometers(cfg, settings, parts: Parts, data: IsingData, model, seed, dev
     """The data's thermometer and, with ``coarse_lattices``, one per coarse lattice size; trained on
     the data (and new data of the coarse sizes), or all on new data at ``temperatures``. Returns
     them by lattice shape, and the Monte Carlo curves the readings need: ``{kind: {shape: curve}}``,
-    kind energy (⟨s s'⟩(T)) or magnetization (⟨|m|⟩(T))."""
+    kind energy (the sampler's own energy per site against T: with couplings, as long range has, a
+    ModelEnergyCurve with the coupling table of that lattice's own L; else ⟨s s'⟩(T)), nn_energy
+    (⟨s s'⟩(T)) or magnetization (⟨|m|⟩(T))."""
     reader = parts.analysis.get("thermometer")
     if reader is None:
         return {}, {}
+    table = getattr(parts.sampler, "coupling_table", None)  # L -> the model's couplings on L^d sites
     coarse = stages.coarse_sizes(data.lattice_shape, parts.rg, model) if reader.coarse_lattices else []
     if reader.temperatures is not None:
         fresh = _data_at_sizes(cfg, settings, parts, [None, *coarse], reader.temperatures, reader.n_samples)
@@ -254,20 +257,26 @@ def _thermometers(cfg, settings, parts: Parts, data: IsingData, model, seed, dev
         datasets = {data.lattice_shape: data}
         if coarse:
             datasets |= {(L, L): d for L, d in _data_at_sizes(cfg, settings, parts, coarse).items()}
-    curves = {kind: {shape: CURVES[kind].from_spins(d.temperatures, d.spins) for shape, d in datasets.items()}
-              for kind in _curves_needed(parts.analysis)}
+
+    def curve(kind: str, d: IsingData):
+        if kind == "energy" and table is not None:
+            return ModelEnergyCurve.from_spins(d.temperatures, d.spins, table(d.lattice_shape[0]))
+        return CURVES[kind].from_spins(d.temperatures, d.spins)
+
+    curves = {kind: {shape: curve(kind, d) for shape, d in datasets.items()} for kind in _curves_needed(parts.analysis)}
     return measure.train_thermometer_stage(parts.analysis, datasets, seed, device, tracked), curves
 
 
-CURVES = {"energy": EnergyCurve, "magnetization": MagnetizationCurve}
+# A sampler with a ``coupling_table`` (long range) gets ModelEnergyCurve for "energy" instead (_thermometers).
+CURVES = {"energy": EnergyCurve, "nn_energy": EnergyCurve, "magnetization": MagnetizationCurve}
 
 
 def _curves_needed(analysis: dict) -> set[str]:
-    """Which Monte Carlo curves (⟨K⟩(T), ⟨|m|⟩(T)) the readings, binnings and the fixed point need:
-    only those, since a curve reads every thermometer data set once (GBs at paper scale)."""
+    """Which Monte Carlo curves (energy, ⟨K⟩(T), ⟨|m|⟩(T)) the readings, binnings and the fixed point
+    need: only those, since a curve reads every thermometer data set once (GBs at paper scale)."""
     reader, binned = analysis.get("thermometer"), analysis.get("binned")
     needed = {reader.reading} & set(CURVES) if reader is not None else set()
-    needed |= set(CURVES) if analysis.get("fixed_point") is not None else set()
+    needed |= {"energy", "magnetization"} if analysis.get("fixed_point") is not None else set()
     return needed | ({"energy"} if binned is not None and "energy" in binned.by else set())
 
 

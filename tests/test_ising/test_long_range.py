@@ -123,6 +123,46 @@ def test_coupling_table_symmetries_and_scale():
     assert coupling_table(64, 2, 1.5)[0, 1] == pytest.approx(1.0, abs=1e-4)
 
 
+def minimum_image_couplings(L: int, d: int, sigma: float) -> np.ndarray:
+    """J_ij = r̃_ij^−(d+σ) as an N × N matrix from the site coordinates, r̃ the per-axis minimum image
+    min(|Δ|, L − |Δ|): the readable reference for couplings="minimum_image" (no table involved)."""
+    sites = list(itertools.product(range(L), repeat=d))
+    jmat = np.zeros((len(sites), len(sites)))
+    for a, ra in enumerate(sites):
+        for b, rb in enumerate(sites):
+            if a != b:
+                r2 = sum(min(abs(x - y), L - abs(x - y)) ** 2 for x, y in zip(ra, rb))
+                jmat[a, b] = r2 ** (-(d + sigma) / 2)
+    return jmat
+
+
+@pytest.mark.parametrize(("L", "d", "sigma"), [(10, 1, 0.875), (9, 1, 0.5), (4, 2, 1.6), (5, 2, 0.8)])
+def test_minimum_image_table_matches_pairs_from_coordinates(L, d, sigma):
+    """Table entry = coupling of each pair at its minimum-image distance; a pair at Δ = L/2 (L even)
+    has one coupling (L/2)^−(d+σ), not two; energies of random states equal Σ_{i<j} J_ij s_i s_j."""
+    table = coupling_table(L, d, sigma, J=1.7, couplings="minimum_image")
+    jmat = 1.7 * minimum_image_couplings(L, d, sigma)
+    assert np.allclose(dense_couplings(table), jmat, rtol=1e-13, atol=0) and not table.flags.writeable
+    if d == 1 and L % 2 == 0:
+        assert table[L // 2] == pytest.approx(1.7 * (L / 2) ** -(1 + sigma), rel=1e-14)
+    x = np.where(np.random.default_rng(6).random((20, *table.shape)) < 0.5, 1, -1).astype(np.int8)
+    s = x.reshape(20, -1).astype(np.float64)
+    assert np.allclose(energy(x, table), -np.einsum("ni,ij,nj->n", s, np.triu(jmat, 1), s), rtol=1e-12)
+
+
+def test_conventions_differ_at_finite_size_and_agree_as_L_grows():
+    """The image sum exceeds the minimum image entry by entry (it adds the farther images); the
+    difference of the total couplings is exact in d = 1, 2ζ(s)(1 − L^−s) − Σ_r min-image, and
+    vanishes like L^−σ (the dropped share of Σ_r r^−(1+σ) beyond L/2)."""
+    sigma, s = 0.875, 1.875
+    for L in (8, 64, 1024):
+        images, minimum = coupling_table(L, 1, sigma), coupling_table(L, 1, sigma, couplings="minimum_image")
+        assert np.all(images[1:] > minimum[1:])
+        gap = images.sum() - minimum.sum()
+        assert gap == pytest.approx(2 * zeta(s) * (1 - L**-s) - minimum.sum(), rel=1e-10)
+        assert 0 < gap < 4 * (L / 2) ** -sigma / sigma
+
+
 # --------------------------------------------------------------------------- kernels vs references
 
 
@@ -227,6 +267,38 @@ def test_energy_and_magnetization_histograms_match_enumeration(L, d, sigma, T, a
     assert _chi2_pvalue(np.bincount(n_up, minlength=L**d + 1), p_m, 2 * info["tau_int_absm"]) > 1e-3
 
 
+MINIMUM_IMAGE_CASES = [  # (L, d, sigma, T): even L (a single coupling at Δ = L/2), odd L, d = 1 and 2
+    (10, 1, 0.875, 2.2),
+    (9, 1, 0.875, 1.6),
+    (4, 2, 1.6, 5.3),
+    (3, 2, 1.0, 5.0),
+]
+
+
+@pytest.mark.parametrize("algorithm", ["cluster", "metropolis"])
+@pytest.mark.parametrize(("L", "d", "sigma", "T"), MINIMUM_IMAGE_CASES)
+def test_minimum_image_histograms_match_enumeration(L, d, sigma, T, algorithm):
+    """As the image-sum enumeration test, for couplings="minimum_image": the exact Boltzmann weights
+    come from the coordinate-built couplings (not the sampler's table)."""
+    jmat = minimum_image_couplings(L, d, sigma)
+    states = enumerate_states(L, d)
+    flat = states.reshape(len(states), -1).astype(np.float64)
+    e_exact = -np.einsum("ni,ij,nj->n", flat, np.triu(jmat, 1), flat)
+    p = np.exp(-(e_exact - e_exact.min()) / T)
+    p /= p.sum()
+    x, info = sample_long_range_with_info(L, T, sigma, 20_000, d=d, seed=23, algorithm=algorithm,
+                                          couplings="minimum_image")
+    levels, inv = np.unique(np.round(e_exact, 8), return_inverse=True)
+    e_x = energy(x, coupling_table(L, d, sigma, couplings="minimum_image"))
+    idx = np.searchsorted(levels, np.round(e_x, 8))
+    assert np.allclose(levels[np.minimum(idx, levels.size - 1)], e_x, atol=1e-7)  # every sampled E is a level
+    p_e = np.bincount(inv, weights=p, minlength=levels.size)
+    assert _chi2_pvalue(np.bincount(idx, minlength=levels.size), p_e, 2 * info["tau_int_energy"]) > 1e-3
+    n_up = (x.reshape(len(x), -1) > 0).sum(axis=1)
+    p_m = np.bincount((flat > 0).sum(axis=1), weights=p, minlength=L**d + 1)
+    assert _chi2_pvalue(np.bincount(n_up, minlength=L**d + 1), p_m, 2 * info["tau_int_absm"]) > 1e-3
+
+
 def test_info_reports_thinning_and_effective_samples():
     _, info = sample_long_range_with_info(8, 5.0, 1.0, 500, d=2, seed=0, algorithm="metropolis")
     assert info["thin"] >= math.ceil(2 * max(info["tau_int_absm_sweeps"], info["tau_int_energy_sweeps"]))
@@ -262,6 +334,14 @@ def test_sampler_class_shapes_and_streams():
     assert np.array_equal(data.spins[1], sample_long_range(5, 6.0, 1.0, 40, d=2, seed=child))
     s1 = LongRangeSampler(L=7, temperatures=[2.0], n_samples=10, sigma=0.5, d=1, algorithm="metropolis")
     assert s1.lattice_shape == (7,) and s1.sample(np.random.SeedSequence(0)).spins.shape == (1, 10, 7)
+    # The model's couplings on any lattice size, in the sampler's convention (coarse lattices use them).
+    s2 = LongRangeSampler(L=8, temperatures=[5.0], n_samples=10, sigma=1.6, couplings="minimum_image")
+    assert np.array_equal(s2.coupling_table(), coupling_table(8, 2, 1.6, couplings="minimum_image"))
+    assert np.array_equal(s2.coupling_table(4), coupling_table(4, 2, 1.6, couplings="minimum_image"))
+    assert np.array_equal(s.coupling_table(4), coupling_table(4, 2, 1.0))
+    child = np.random.SeedSequence(2).spawn(1)[0]
+    assert np.array_equal(s2.sample(np.random.SeedSequence(2)).spins[0],
+                          sample_long_range(8, 5.0, 1.6, 10, seed=child, couplings="minimum_image"))
 
 
 @pytest.mark.parametrize(
@@ -277,6 +357,7 @@ def test_sampler_class_shapes_and_streams():
         ({"algorithm": "wolff"}, "algorithm"),
         ({"n_thermalize": -1}, "n_thermalize"),
         ({"thin": 0}, "thin"),
+        ({"couplings": "nearest"}, "couplings"),
     ],
 )
 def test_sampler_validation_messages(kwargs, name):
@@ -307,8 +388,8 @@ def test_binder_crossing_within_rigorous_bounds_2d():
     """T_c(d = 2, σ = 1.5) from U_8 × U_16 crossing lies strictly between rigorous bounds:
     Griffiths (drop all but the nearest-neighbour bonds, K(1) -> 1): T_c > 2.269, and mean field
     (an upper bound for ferromagnets): T_c < J Σ_r r^−(2+σ) = 4 ζ(1.75) β(1.75) ≈ 7.01.
-    Not a literature value: none for this normalisation (full image sum) could be retrieved and
-    checked; the reweighted crossings of rgexp.ising.long_range_fss give 5.603 ± 0.005 (L <= 64)."""
+    A quick look with the Binder scan (the reweighted crossings of rgexp.ising.long_range_fss give
+    5.603 ± 0.005, L <= 64); published values are tested in test_long_range_published.py."""
     temps = [5.3, 5.45, 5.6, 5.75, 5.9]  # narrow: the crossing finder fits a straight line
     out = binder_scan([8, 16], temps, 1.5, 3000, d=2, seed=2)
     assert set(out["binder"]) == {8, 16} and len(out["binder"][8]) == len(temps)

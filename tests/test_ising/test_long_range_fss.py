@@ -176,8 +176,8 @@ def test_delta_sigma_2d_matches_eta_two_minus_sigma():
     """d = 2, σ = 1.25 (long-range regime 1 < σ < 7/4): Δ_σ = (2 − σ)/2 = 0.375.
 
     Griffiths' bound (keep only the nearest-neighbour bonds, each >= J): T_c > 2.269. Five seeds
-    gave Δ_σ = 0.374 ± 0.025, T_c = 6.59 ± 0.02; seed 0: 0.369 ± 0.014. ~25 s of CPU (51 s wall on
-    the loaded 2-core machine).
+    gave Δ_σ = 0.374 ± 0.025, T_c = 6.59 ± 0.02; seed 0: 0.369 ± 0.014. ~12 s wall on the 2-core
+    machine (25 s of CPU before the reweighting sums stopped calling threaded BLAS).
     """
     sigma, d = 1.25, 2
     cp = critical_point(sigma, d, [8, 16, 32, 64], [6.3, 6.45, 6.6, 6.75, 6.9], 4000, seed=0)

@@ -33,7 +33,7 @@ from typing import Literal
 import numpy as np
 
 from rgexp.analysis.energy_thermometer import EnergyCurve
-from rgexp.analysis.observables import abs_magnetization, nn_correlation
+from rgexp.analysis.observables import abs_magnetization
 from rgexp.seeding import child_stream, numpy_generator
 from rgexp.stats import Estimate, mean_estimate
 
@@ -48,11 +48,12 @@ _FIT_SUFFIX = {"torus": "", "plane": "_plane"}  # metric: <prefix>/delta_<op><su
 def energy_temperatures(configs: np.ndarray, curve: EnergyCurve) -> np.ndarray:
     """Each configuration's moment-matching temperature: configs (n, *lattice) -> (n,).
 
-    The T at which the curve's ⟨K⟩(T) equals the configuration's K, by linear interpolation,
+    The T at which the curve's ⟨K⟩(T) equals the configuration's K (the curve's own statistic: the
+    model's energy per site for a ModelEnergyCurve), by linear interpolation,
     clipped at the grid's ends. ⟨K⟩ falls with T; a running minimum irons out Monte Carlo noise on
     the ordered plateau, and of equal values the lowest temperature is kept.
     """
-    k = nn_correlation(configs)
+    k = curve.statistic(configs)  # K for EnergyCurve; the model's own energy for ModelEnergyCurve
     falling = np.minimum.accumulate(curve.mean)
     values, first = np.unique(-falling, return_index=True)  # increasing in −⟨K⟩ = increasing T
     return np.interp(-k, values, curve.temperatures[first])

@@ -161,7 +161,7 @@ class Criticality:
         from rgexp.ising import critical_point, exact_delta_sigma, scaling_dimensions
 
         cp = critical_point(sampler.sigma, sampler.d, self.sizes, sorted(sampler.temperatures), self.n_samples,
-                            seed=seed, J=sampler.J)
+                            seed=seed, J=sampler.J, couplings=getattr(sampler, "couplings", "images"))
         dims = scaling_dimensions(cp)
         out = {"mc/T_c": cp.tc.value, "mc/T_c_err": cp.tc.error}
         for name, est in (("delta_sigma", dims.delta_sigma), ("delta_epsilon", dims.delta_epsilon)):

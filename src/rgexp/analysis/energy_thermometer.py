@@ -14,6 +14,13 @@ that point, divided by the slope d⟨K⟩/dT. Outside the curve's range the read
 grid's end, with error NaN. For other models (long range) K is not sufficient and the reading is
 the nearest-neighbour moment match, not the likelihood maximum.
 
+:class:`ModelEnergyCurve` is the same reading with the model's own energy: for
+H = −Σ_{i<j} J_ij s_i s_j (couplings given as a table J(r) over displacements, e.g. the long-range
+``coupling_table`` of that lattice size) the sufficient statistic is −H, so the statistic is
+ε = −H/N = (1/N) Σ_{i<j} J_ij s_i s_j per configuration, and the reading is again the exact
+maximum-likelihood temperature within that model. For the nearest-neighbour table (J = 1 at
+|r| = 1) ε = d·K, an affine image of K, so it reads the same temperature as :class:`EnergyCurve`.
+
 :class:`MagnetizationCurve` reads the same way with ⟨|m|⟩(T) instead of ⟨K⟩(T): the T at which the
 Monte Carlo ⟨|m|⟩ of that lattice equals the set's. |m| is not sufficient for T, so where the two
 readings disagree the set is not an equilibrium Ising ensemble (e.g. an RBM flow's fixed point);
@@ -28,9 +35,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from rgexp.analysis.observables import abs_magnetization, nn_correlation
+from rgexp.ising.long_range import energy as pair_energy
 from rgexp.stats import Estimate, mean_estimate
 
-__all__ = ["EnergyCurve", "MagnetizationCurve"]
+__all__ = ["EnergyCurve", "MagnetizationCurve", "ModelEnergyCurve", "model_energy_density"]
 
 
 @dataclass(frozen=True)
@@ -50,10 +58,7 @@ class EnergyCurve:
     def from_spins(cls, temperatures: np.ndarray, spins: np.ndarray) -> "EnergyCurve":
         """From Monte Carlo samples spins (n_T, n, *lattice) at ``temperatures`` (n_T,); the samples are
         thinned to near independence by the samplers, and the error uses their measured τ_int."""
-        order = np.argsort(temperatures)
-        ests = [mean_estimate(cls.statistic(spins[i])) for i in order]
-        return cls(np.asarray(temperatures, dtype=np.float64)[order],
-                   np.array([e.value for e in ests]), np.array([e.error for e in ests]))
+        return cls(*_curve_points(cls.statistic, temperatures, spins))
 
     def read(self, configs: np.ndarray, ci_level: float = 0.9) -> Estimate:
         """The moment-matching temperature of configs (n, *lattice), values in [-1, 1]."""
@@ -84,3 +89,41 @@ class MagnetizationCurve(EnergyCurve):
     @staticmethod
     def statistic(configs: np.ndarray) -> np.ndarray:
         return abs_magnetization(configs)
+
+
+@dataclass(frozen=True)
+class ModelEnergyCurve(EnergyCurve):
+    """⟨ε⟩(T), ε = −H/N with the model's couplings (module docstring); ``couplings`` is the table
+    J(r) over displacements, shape = the lattice (L,) or (L, L), J(0) = 0."""
+
+    couplings: np.ndarray
+
+    def statistic(self, configs: np.ndarray) -> np.ndarray:  # an instance method: it needs the couplings
+        """ε = (1/N) Σ_{i<j} J_ij s_i s_j of each configuration, (n, *lattice) -> (n,)."""
+        return model_energy_density(configs, self.couplings)
+
+    @classmethod
+    def from_spins(cls, temperatures: np.ndarray, spins: np.ndarray, couplings: np.ndarray) -> "ModelEnergyCurve":
+        """From Monte Carlo samples spins (n_T, n, *lattice) at ``temperatures`` (n_T,) of the model
+        whose coupling table (shape = lattice) is ``couplings``."""
+        table = np.asarray(couplings, dtype=np.float64)
+        return cls(*_curve_points(lambda x: model_energy_density(x, table), temperatures, spins), table)
+
+
+def model_energy_density(configs: np.ndarray, couplings: np.ndarray) -> np.ndarray:
+    """ε = −H/N = (1/N) Σ_{i<j} J_ij s_i s_j per configuration: configs (n, *lattice) with values in
+    [-1, 1] (real-valued sets such as block averages allowed), couplings (shape = lattice) -> (n,)."""
+    x = np.asarray(configs, dtype=np.float64)
+    if x.shape[1:] != couplings.shape:
+        raise ValueError(f"configs must have shape (n, {couplings.shape}) for these couplings, got {x.shape}")
+    return -pair_energy(x, couplings) / couplings.size
+
+
+def _curve_points(statistic, temperatures: np.ndarray, spins: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(temperatures, mean, error), each (n_T,), sorted by T: the mean statistic of spins[i]
+    (n, *lattice) at each temperature, errors from their measured τ_int (the samplers thin to near
+    independence)."""
+    order = np.argsort(temperatures)
+    ests = [mean_estimate(statistic(spins[i])) for i in order]
+    return (np.asarray(temperatures, dtype=np.float64)[order],
+            np.array([e.value for e in ests]), np.array([e.error for e in ests]))

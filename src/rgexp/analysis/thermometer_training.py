@@ -33,11 +33,12 @@ from rgexp.analysis.energy_thermometer import EnergyCurve
 from rgexp.ising.data import IsingData
 from rgexp.stats import Estimate, mean_estimate
 
-__all__ = ["train_thermometer", "NeuralThermometer", "SINGLE_THREAD_FLOPS"]
+__all__ = ["train_thermometer", "NeuralThermometer", "SINGLE_THREAD_FLOPS", "READINGS"]
 
 LogFn = Callable[[int, dict[str, float]], None]
 # One training GEMM (2·batch·n_visible·hidden) at or below this runs on one CPU thread.
 SINGLE_THREAD_FLOPS = 8_000_000
+READINGS = ("mean", "likelihood", "energy", "nn_energy", "magnetization")
 
 
 def _as_dataset(data: IsingData | tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -210,9 +211,14 @@ class NeuralThermometer:
     temperature (:func:`rgexp.analysis.thermometer.likelihood_temperature`), which does not regress
     toward the middle of the grid when single configurations say little (small coarse lattices);
     at the grid's edge it is censored (logged at the edge, error NaN). "energy": the temperature
-    whose Monte Carlo ⟨s s'⟩ (of the thermometer's data on that lattice) matches the set's — the
-    exact maximum-likelihood temperature for the nearest-neighbour model
-    (:mod:`rgexp.analysis.energy_thermometer`); the network is still trained and its accuracy logged.
+    whose Monte Carlo mean energy per site (of the thermometer's data on that lattice) matches the
+    set's, with the sampler's own energy — the exact maximum-likelihood temperature of the sampled
+    model (:mod:`rgexp.analysis.energy_thermometer`): for sampler=long_range −Σ_{i<j} J_ij s_i s_j
+    with the run's couplings on each lattice size read (a coarse lattice gets the coupling table of
+    its own L), for the nearest-neighbour samplers the nearest-neighbour product ⟨s s'⟩.
+    "nn_energy": the nearest-neighbour moment match ⟨s s'⟩ whatever the sampler (the same as
+    "energy" for nearest-neighbour samplers; for long range not sufficient for T). The network is
+    still trained and its accuracy logged.
     "magnetization": the temperature whose Monte Carlo ⟨|m|⟩ matches the set's (not sufficient for T:
     set beside the energy reading, it shows whether a set is an equilibrium Ising ensemble at all).
     """
@@ -230,10 +236,10 @@ class NeuralThermometer:
         coarse_lattices: bool = True,
         temperatures: list[float] | None = None,
         n_samples: int | None = None,
-        reading: Literal["mean", "likelihood", "energy", "magnetization"] = "mean",
+        reading: Literal["mean", "likelihood", "energy", "nn_energy", "magnetization"] = "mean",
     ) -> None:
-        if reading not in ("mean", "likelihood", "energy", "magnetization"):
-            raise ValueError(f"reading must be one of 'mean', 'likelihood', 'energy', 'magnetization', got {reading!r}")
+        if reading not in READINGS:
+            raise ValueError(f"reading must be one of {', '.join(map(repr, READINGS))}, got {reading!r}")
         self.reading = reading
         if not isinstance(coarse_lattices, bool):
             raise ValueError(f"coarse_lattices must be true or false, got {coarse_lattices!r}")
@@ -282,8 +288,8 @@ class NeuralThermometer:
     def temperature(self, reading: TemperatureReading, configs: np.ndarray | None = None,
                     curve: EnergyCurve | None = None, generator: torch.Generator | None = None) -> Estimate:
         """The temperature this config logs for a reading of ``configs``: by ``reading`` = mean or
-        likelihood from the network's reading, energy or magnetization from ``curve`` (the lattice's
-        Monte Carlo ⟨s s'⟩(T) or ⟨|m|⟩(T))."""
+        likelihood from the network's reading, energy, nn_energy or magnetization from ``curve`` (the
+        lattice's Monte Carlo energy per site, ⟨s s'⟩ or ⟨|m|⟩ against T)."""
         if self.reading == "likelihood":
             return reading.likelihood_temperature
         if self.reading == "mean":

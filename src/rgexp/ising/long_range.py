@@ -1,26 +1,12 @@
-"""Long-range Ising model on a periodic lattice: couplings, samplers, Binder cumulant and T_c.
+"""Long-range Ising model on a periodic lattice: samplers, energy, Binder scan.
 
     H = −Σ_{i<j} J_ij s_i s_j,   J_ij = J · K(r_j − r_i),   k_B = 1,
 
-on a chain of L sites (d = 1) or an L × L torus (d = 2), with 0 < σ <= 2.
-
-Periodic distance. K is the *full periodic image sum*, not the minimum-image distance:
-
-    K(r) = Σ_{n ∈ Z^d} |r + n L|^{−(d+σ)},   K(0) := 0 (a spin's coupling to its own images is a
-                                                 constant, s_i² = 1, and is dropped).
-
-Why: it is exactly the infinite lattice carrying a periodically repeated configuration, so the
-torus keeps full translation invariance and K is smooth in r, while the minimum image has a kink
-at |r| = L/2 and drops the couplings beyond L/2, a share of Σ_r K that shrinks only like L^−σ
-(slowly for small σ) and shifts T_c(L) accordingly. The image sum is a common choice in
-long-range cluster Monte Carlo with periodic boundaries. It converges for σ > 0.
-How it is evaluated (once per (L, d, σ), cached, read-only):
-- d = 1, exactly, with Hurwitz zeta functions: K(x) = L^{−s} [ζ(s, x/L) + ζ(s, 1 − x/L)], s = 1+σ.
-- d = 2, the images n ∈ [−M, M]² (M = 20) summed directly; the rest replaced by the continuum
-  integral over the outside of the box (exact, by edges in polar coordinates, Gauss–Legendre in
-  the angle) with the leading Euler–Maclaurin correction −(1/24)∫∇²|u|^{−p}. The remaining error
-  falls as M^−(4+σ): about 1e-8 relative at σ = 0.3, less for larger σ (tested against the exact
-  lattice sum Σ_r K(r) = 4 ζ(p/2) β(p/2)(1 − L^−p), p = 2 + σ, and extrapolated direct sums).
+on a chain of L sites (d = 1) or an L × L torus (d = 2), with 0 < σ <= 2. K comes in two
+conventions, ``couplings="images"`` (the full periodic image sum Σ_n |r + nL|^−(d+σ), default)
+and ``"minimum_image"`` (|r̃|^−(d+σ), r̃ the per-axis minimum image): see
+:mod:`rgexp.ising.long_range_couplings` (``coupling_table``, re-exported here). They agree in the
+thermodynamic limit, not at finite L: compare T_c with a source only in the source's convention.
 
 Samplers (kernels in ``long_range_kernels.py``): ``"cluster"``, Wolff clusters with Fukui–Todo
 O(1)-per-bond Poisson/alias bond sampling (O(N) per sweep; ``benchmarks/bench_long_range.py``
@@ -41,17 +27,22 @@ For T_c from reweighted crossings with its error, and Δ_σ, Δ_ε by finite-siz
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import Literal
 
 import numpy as np
-from scipy.special import zeta
 from tqdm.auto import tqdm
 
 from rgexp.ising.binder import binder_crossings, find_tc_binder
 from rgexp.ising.chain1d import _check_temperatures
 from rgexp.ising.data import IsingData
+from rgexp.ising.long_range_couplings import (
+    COUPLINGS,
+    Couplings,
+    _is_int,
+    coupling_table,
+)
+from rgexp.ising.long_range_couplings import check_model as _check_model
 from rgexp.ising.long_range_kernels import (
     build_alias,
     local_fields,
@@ -65,6 +56,8 @@ from rgexp.seeding import as_seed_sequence, numpy_generator
 from rgexp.stats import integrated_autocorr_time
 
 __all__ = [
+    "COUPLINGS",
+    "Couplings",
     "coupling_table",
     "energy",
     "sample_long_range",
@@ -77,65 +70,6 @@ Algorithm = Literal["cluster", "metropolis"]
 _BURN_IN = {"cluster": 100, "metropolis": 200}  # sweeps before the pilot run
 _PILOT = 200  # sweeps in the first pilot run; doubled (up to 4 times) until it spans 50 τ_int
 _MIN_CLUSTER_BURN_IN = 10  # sweeps that calibrate clusters per sweep, even if n_thermalize < 10
-
-
-# --------------------------------------------------------------------------- couplings
-
-
-@functools.lru_cache(maxsize=32)
-def coupling_table(L: int, d: int, sigma: float, J: float = 1.0, n_images: int = 20) -> np.ndarray:
-    """J · K(r) for every displacement r (periodic image sum); shape (L,) or (L, L), [0] = 0.
-
-    Read-only and cached: the table is computed once per (L, d, σ, J). ``n_images`` is M, the
-    half-width of the explicit image box in d = 2 (unused in d = 1, which is exact).
-    """
-    _check_model(L, d, sigma, J)
-    if d == 1:
-        s = 1.0 + sigma
-        x = np.arange(1, L) / L
-        table = np.zeros(L)
-        table[1:] = L ** (-s) * (zeta(s, x) + zeta(s, 1.0 - x))
-    else:
-        table = _image_sum_2d(L, sigma, n_images)
-    table = J * table
-    table.setflags(write=False)
-    return table
-
-
-def _image_sum_2d(L: int, sigma: float, M: int) -> np.ndarray:
-    p = 2.0 + sigma
-    r = np.arange(L, dtype=np.float64)
-    r = r - L * np.round(r / L)  # minimum image in [−L/2, L/2]: the box then surrounds the origin
-    rx, ry = np.meshgrid(r, r, indexing="ij")
-    n = np.arange(-M, M + 1) * float(L)
-    uy2 = (ry[..., None] + n) ** 2  # (L, L, 2M+1)
-    box = np.zeros((L, L))
-    for nx in n:  # one row of images at a time keeps memory at O(L² M)
-        r2 = (rx[..., None] + nx) ** 2 + uy2
-        with np.errstate(divide="ignore"):
-            box += np.where(r2 > 0, r2 ** (-p / 2), 0.0).sum(axis=-1)
-    A = (M + 0.5) * L
-    tail = _outside_integral(rx, ry, A, p) / L**2 - p**2 / 24.0 * _outside_integral(rx, ry, A, p + 2.0)
-    table = box + tail
-    table[0, 0] = 0.0
-    return table
-
-
-def _outside_integral(rx: np.ndarray, ry: np.ndarray, A: float, q: float) -> np.ndarray:
-    """∫ |u|^{−q} d²u over the plane outside the square [rx−A, rx+A] × [ry−A, ry+A] (q > 2).
-
-    Each ray from the origin leaves the square through one edge at distance h from the origin:
-    ∫_{h/cos φ}^∞ ρ^{1−q} dρ = (cos φ / h)^{q−2} / (q−2), integrated over the edge's angles φ.
-    """
-    nodes, weights = np.polynomial.legendre.leggauss(64)
-    total = np.zeros_like(rx)
-    edges = [(rx + A, ry - A, ry + A), (A - rx, ry - A, ry + A), (ry + A, rx - A, rx + A), (A - ry, rx - A, rx + A)]
-    for h, lo, hi in edges:
-        a, b = np.arctan(lo / h), np.arctan(hi / h)
-        phi = 0.5 * (b - a)[..., None] * nodes + 0.5 * (a + b)[..., None]
-        integral = 0.5 * (b - a) * (np.cos(phi) ** (q - 2.0) @ weights)
-        total += integral / (h ** (q - 2.0) * (q - 2.0))
-    return total
 
 
 # --------------------------------------------------------------------------- observables
@@ -172,6 +106,7 @@ def binder_scan(
     J: float = 1.0,
     algorithm: Algorithm = "cluster",
     deg: int = 1,
+    couplings: Couplings = "images",
 ) -> dict:
     """Binder cumulants U_L(T) on a grid of sizes × temperatures, and where they cross.
 
@@ -185,7 +120,8 @@ def binder_scan(
     binder = {
         L: [
             binder_cumulant(sample_long_range(
-                L, T, sigma, n_samples, d=d, seed=streams[a * len(temperatures) + b], J=J, algorithm=algorithm
+                L, T, sigma, n_samples, d=d, seed=streams[a * len(temperatures) + b], J=J, algorithm=algorithm,
+                couplings=couplings,
             ))
             for b, T in enumerate(temperatures)
         ]
@@ -212,11 +148,15 @@ def sample_long_range(
     algorithm: Algorithm = "cluster",
     n_thermalize: int | None = None,
     thin: int | None = None,
+    couplings: Couplings = "images",
 ) -> np.ndarray:
-    """Equilibrated long-range Ising configurations, int8 ±1, shape (n_samples, L, L) or (n_samples, L)."""
+    """Equilibrated long-range Ising configurations, int8 ±1, shape (n_samples, L, L) or (n_samples, L).
+
+    ``couplings``: "images" (periodic image sum) or "minimum_image" (module docstring).
+    """
     spins, _ = sample_long_range_with_info(
         L, T, sigma, n_samples, d=d, seed=seed, J=J, algorithm=algorithm,
-        n_thermalize=n_thermalize, thin=thin,
+        n_thermalize=n_thermalize, thin=thin, couplings=couplings,
     )
     return spins
 
@@ -233,6 +173,7 @@ def sample_long_range_with_info(
     algorithm: Algorithm = "cluster",
     n_thermalize: int | None = None,
     thin: int | None = None,
+    couplings: Couplings = "images",
 ) -> tuple[np.ndarray, dict]:
     """As ``sample_long_range``, plus the MC diagnostics dict (plain floats/ints).
 
@@ -247,10 +188,10 @@ def sample_long_range_with_info(
     included); pilot_sweeps; tau_reliable (1 if the pilot spans >= 50 τ); cluster only:
     updates_per_sweep, mean_cluster_size; Metropolis only: acceptance.
     """
-    _check_model(L, d, sigma, J)
+    _check_model(L, d, sigma, J, couplings)
     _check_run(T, n_samples, algorithm, n_thermalize, thin)
     rng = numpy_generator(as_seed_sequence(seed))
-    chain = _Chain(coupling_table(L, d, sigma, J), T, algorithm, rng)
+    chain = _Chain(coupling_table(L, d, sigma, J, couplings=couplings), T, algorithm, rng)
     info: dict = {}
     n_burn = _BURN_IN[algorithm] if n_thermalize is None else n_thermalize
     # Clusters need a few sweeps in any case to calibrate the number of clusters per sweep.
@@ -360,24 +301,6 @@ def _stored_diagnostics(spins: np.ndarray, table: np.ndarray) -> dict:
 # --------------------------------------------------------------------------- validation and config class
 
 
-def _is_int(x: object) -> bool:
-    return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
-
-
-def _check_model(L: int, d: int, sigma: float, J: float) -> None:
-    if not _is_int(L) or L < 2:
-        raise ValueError(f"L must be an int >= 2, got {L!r}")
-    if d not in (1, 2) or isinstance(d, bool):
-        raise ValueError(f"d must be 1 or 2, got {d!r}")
-    if not (isinstance(sigma, (int, float, np.floating)) and 0.0 < sigma <= 2.0):
-        raise ValueError(
-            f"sigma must be in (0, 2] (σ <= 0: couplings not summable; σ > 2: short-range class, "
-            f"likely the exponent d+σ given by mistake), got {sigma!r}"
-        )
-    if not (isinstance(J, (int, float, np.floating)) and math.isfinite(J) and J > 0):
-        raise ValueError(f"J must be finite and > 0 (ferromagnetic; the cluster algorithm needs it), got {J!r}")
-
-
 def _check_run(T: float, n_samples: int, algorithm: str, n_thermalize: int | None, thin: int | None) -> None:
     if not (isinstance(T, (int, float, np.floating)) and math.isfinite(T) and T > 0):
         raise ValueError(f"T must be finite and > 0, got {T!r}")
@@ -399,7 +322,8 @@ class LongRangeSampler:
     ``sample_long_range_with_info``). σ must be in (0, 2]: for σ <= 0 the couplings are not
     summable (no extensive energy, no finite cluster rate); σ > 2 is deep in the short-range
     class (the crossover is at σ = 7/4 in d = 2, and d = 1 has no transition for σ > 1), and a
-    value above 2 is most often the exponent d + σ entered by mistake.
+    value above 2 is most often the exponent d + σ entered by mistake. ``couplings``: "images"
+    (periodic image sum, default) or "minimum_image" (:mod:`rgexp.ising.long_range_couplings`).
     """
 
     def __init__(
@@ -413,8 +337,9 @@ class LongRangeSampler:
         algorithm: Literal["cluster", "metropolis"] = "cluster",
         n_thermalize: int | None = None,
         thin: int | None = None,
+        couplings: Literal["images", "minimum_image"] = "images",
     ) -> None:
-        _check_model(L, d, sigma, J)
+        _check_model(L, d, sigma, J, couplings)
         _check_temperatures(temperatures)
         _check_run(1.0, n_samples, algorithm, n_thermalize, thin)
         self.L, self.d, self.sigma, self.J = int(L), int(d), float(sigma), float(J)
@@ -423,6 +348,12 @@ class LongRangeSampler:
         self.algorithm = algorithm
         self.n_thermalize = n_thermalize
         self.thin = thin
+        self.couplings = couplings
+
+    def coupling_table(self, L: int | None = None) -> np.ndarray:
+        """J · K(r) of this model on an L^d lattice (None: the sampler's L), shape (L,) * d: the
+        energy −Σ_{i<j} J_ij s_i s_j of any lattice size (e.g. coarse-grained ones) in this convention."""
+        return coupling_table(self.L if L is None else int(L), self.d, self.sigma, self.J, couplings=self.couplings)
 
     @property
     def lattice_shape(self) -> tuple[int, ...]:
@@ -437,6 +368,7 @@ class LongRangeSampler:
             spins[k], diag = sample_long_range_with_info(
                 self.L, self.temperatures[k], self.sigma, self.n_samples, d=self.d, seed=streams[k],
                 J=self.J, algorithm=self.algorithm, n_thermalize=self.n_thermalize, thin=self.thin,
+                couplings=self.couplings,
             )
             info.append(diag)
         return IsingData(spins=spins, temperatures=np.array(self.temperatures), info=info)

@@ -1,6 +1,7 @@
 """Finite-size scaling of the long-range Ising model: T_c, Δ_σ and Δ_ε from Monte Carlo alone.
 
-Model and samplers: :mod:`rgexp.ising.long_range` (periodic image sum, Wolff + Fukui–Todo).
+Model and samplers: :mod:`rgexp.ising.long_range` (Wolff + Fukui–Todo); ``couplings`` picks the
+periodic convention (image sum or minimum image), which T_c at finite L depends on.
 
 **T_c** (:func:`critical_point`), in two stages:
 
@@ -15,9 +16,9 @@ Model and samplers: :mod:`rgexp.ising.long_range` (periodic image sum, Wolff + F
    A crossing outside the window re-centres the chains (at most twice).
 
    T_c is the crossing of the largest pair. Crossings drift with L (corrections to scaling);
-   a geometric drift shrinks by a factor < 1/2 per doubling of L, so the step between the two
-   largest pairs bounds the remaining drift. Error of T_c: jackknife ⊕ the part of that step
-   beyond the two crossings' own noise (statistical only with two sizes).
+   a geometric drift shrinking by < 1/2 per doubling of L (κ = 1/ν + ω > 1) is bounded by the
+   step between the two largest pairs. Error of T_c: jackknife ⊕ that step's excess over the
+   crossings' own noise. For κ < 1 (d = 1) use :mod:`rgexp.ising.long_range_drift`.
 
 **Scaling dimensions** (:func:`scaling_dimensions`): the stage-2 chains reweighted to T_c, and
 weighted least squares on log–log over all sizes of
@@ -36,15 +37,8 @@ periodic FSS gives ⟨m²⟩ ∝ N^(−1/2), a fitted Δ_σ = d/4 (the regimes j
 Δ_ε, has no exact value in the long-range regime (ε-expansion only). Not for d = 1, σ = 1: the
 Thouless transition has a magnetisation jump, and U_L curves merge instead of crossing.
 
-Measured (4,000 samples per stage-2 chain, seed 0, 2-core machine):
-d = 1, σ = 0.75, L = 64…1024: T_c = 2.649 ± 0.021, Δ_σ = 0.095 ± 0.020 (exact 0.125),
-Δ_ε = 0.49 ± 0.03, 10 s (ten seeds: Δ_σ = 0.114 ± 0.010 scatter);
-d = 2, σ = 1.25, L = 8…64: T_c = 6.587 ± 0.007, Δ_σ = 0.369 ± 0.014 (exact 0.375),
-Δ_ε = 0.905 ± 0.012, 21 s;
-d = 2, σ = 1.5, L = 8…64: T_c = 5.603 ± 0.005, Δ_σ = 0.296 ± 0.011 against the exact 0.25, and
-Δ_ε = 0.90 ± 0.03, 26 s. At σ = 1.5 the local slopes stay near 0.29–0.31 up to L = 128:
-corrections decay like L^(−ω) with ω → 0 at σ_* = 7/4 (≈ 7/4 − σ = 1/4 here), too slowly for
-these sizes; the estimate's error does not include that systematic.
+Measured values, both conventions, beside published T_c: README.md, "Python API". At σ = 1.5,
+1.6 (d = 2) Δ_σ misses (d − σ)/2: corrections ∝ L^(−ω), ω → 0 at σ_* = 7/4 (not in the error).
 """
 
 from __future__ import annotations
@@ -59,16 +53,14 @@ from scipy.optimize import brentq
 from rgexp.ising.binder import binder_crossings
 from rgexp.ising.chain1d import _check_temperatures
 from rgexp.ising.long_range import (
-    Algorithm, _check_model, _check_run, coupling_table, energy, sample_long_range_with_info,
+    Algorithm, Couplings, _check_model, _check_run, coupling_table, energy, sample_long_range_with_info,
 )
 from rgexp.ising.observables import magnetization
 from rgexp.seeding import as_seed_sequence, numpy_generator
 from rgexp.stats import Estimate, jackknife_estimate
 
-__all__ = [
-    "CriticalSeries", "CriticalPoint", "ScalingDimensions",
-    "simulate_series", "critical_point", "scaling_dimensions", "exact_delta_sigma",
-]
+__all__ = ["CriticalSeries", "CriticalPoint", "ScalingDimensions",
+           "simulate_series", "critical_point", "scaling_dimensions", "exact_delta_sigma"]
 
 _N_BLOCKS = 20  # jackknife blocks per chain
 _MAX_RUNS = 3  # stage-2 attempts, each re-centred on the crossing that fell outside its window
@@ -105,6 +97,7 @@ class CriticalPoint:
     series: dict[int, CriticalSeries]
     sigma: float
     d: int
+    couplings: str = "images"
 
 
 @dataclass(frozen=True)
@@ -136,7 +129,8 @@ def _moments(rows: np.ndarray, dbeta: float) -> tuple[float, float, float]:
     """(⟨m²⟩, ⟨m⁴⟩, d ln⟨m²⟩/dβ) reweighted by Δβ = ``dbeta``; rows (n, 2) = (m, E)."""
     m2, e = rows[:, 0] ** 2, rows[:, 1]
     w = _weights(e, dbeta)
-    a2, a4, ae, e1 = w @ m2, w @ m2**2, w @ (m2 * e), w @ e
+    wm2 = w * m2  # elementwise sums, not BLAS dot products: threaded ddot stalls on busy cores (ms per call)
+    a2, a4, ae, e1 = wm2.sum(), (wm2 * m2).sum(), (wm2 * e).sum(), (w * e).sum()
     return float(a2), float(a4), float((a2 * e1 - ae) / a2)
 
 
@@ -158,10 +152,12 @@ def simulate_series(
     seed: int | np.random.SeedSequence = 0,
     J: float = 1.0,
     algorithm: Algorithm = "cluster",
+    couplings: Couplings = "images",
 ) -> CriticalSeries:
     """One chain of ``sample_long_range_with_info`` reduced to m and E, each (n_samples,)."""
-    spins, info = sample_long_range_with_info(L, T, sigma, n_samples, d=d, seed=seed, J=J, algorithm=algorithm)
-    e = energy(spins, coupling_table(L, d, float(sigma), float(J)))
+    spins, info = sample_long_range_with_info(L, T, sigma, n_samples, d=d, seed=seed, J=J, algorithm=algorithm,
+                                              couplings=couplings)
+    e = energy(spins, coupling_table(L, d, float(sigma), float(J), couplings=couplings))
     return CriticalSeries(int(L), float(T), magnetization(spins), e, info)
 
 
@@ -233,16 +229,18 @@ def critical_point(
     seed: int | np.random.SeedSequence = 0,
     J: float = 1.0,
     algorithm: Algorithm = "cluster",
+    couplings: Couplings = "images",
 ) -> CriticalPoint:
     """T_c(σ, d) from Binder crossings (module docstring: scan, then reweighted crossings).
 
     ``temperatures`` (ascending, >= 4, bracketing every crossing) is the scan grid, run with
     ``n_scan`` samples per point (default n_samples // 4); ``n_samples`` is the length of each
     stage-2 chain (rerun up to twice, one window closer, if a crossing falls outside its
-    reweighting window). Raises ValueError if the two largest sizes do not cross in the scan,
-    or a pair's crossing stays outside the window.
+    reweighting window). ``couplings`` ("images" or "minimum_image") is the periodic convention:
+    T_c at finite L depends on it. Raises ValueError if the two largest sizes do not cross in the
+    scan, or a pair's crossing stays outside the window.
     """
-    _check_model(2, d, sigma, J)
+    _check_model(2, d, sigma, J, couplings)
     sizes = _check_sizes(Ls, 2)
     _check_temperatures(temperatures)
     temps = [float(t) for t in temperatures]
@@ -256,14 +254,14 @@ def critical_point(
         raise ValueError(f"n_scan must be None or an int >= 20 (jackknife blocks), got {n_scan!r}")
     scan_seed, run_seed, boot_seed = as_seed_sequence(seed).spawn(3)
     streams = iter(scan_seed.spawn(len(sizes) * len(temps)))
-    scan = {L: [simulate_series(L, T, sigma, n_scan, d=d, seed=next(streams), J=J, algorithm=algorithm)
-                for T in temps] for L in sizes}
+    model = dict(d=d, J=J, algorithm=algorithm, couplings=couplings)  # every chain: same model, same sampler
+    scan = {L: [simulate_series(L, T, sigma, n_scan, seed=next(streams), **model) for T in temps] for L in sizes}
     pilot = t_star = _scan_pilot(temps, scan, numpy_generator(boot_seed))
     # Stage 2; if a crossing falls outside the window (pilot off by more than the narrowest
     # window), the chains are rerun one window closer to it, at most _MAX_RUNS times.
     for attempt, stream in enumerate(run_seed.spawn(_MAX_RUNS)):
         series = {
-            L: simulate_series(L, t_star, sigma, n_samples, d=d, seed=s, J=J, algorithm=algorithm)
+            L: simulate_series(L, t_star, sigma, n_samples, seed=s, **model)
             for L, s in zip(sizes, stream.spawn(len(sizes)))
         }
         try:
@@ -273,7 +271,8 @@ def critical_point(
             if attempt == _MAX_RUNS - 1:
                 raise ValueError(f"{exc} (after {_MAX_RUNS} re-centred runs)") from None
             t_star = 1.0 / (1.0 / t_star + exc.beta_shift)
-    return CriticalPoint(_combine_crossings(crossings), crossings, float(pilot), series, float(sigma), int(d))
+    return CriticalPoint(_combine_crossings(crossings), crossings, float(pilot), series, float(sigma), int(d),
+                         couplings)
 
 
 def _scan_pilot(temps: list[float], scan: dict[int, list[CriticalSeries]], rng: np.random.Generator) -> float:
