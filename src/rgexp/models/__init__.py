@@ -10,6 +10,7 @@
 - :func:`plot_filters` — a matplotlib Figure of the weights.
 """
 
+from .subnormals import flush_subnormals  # first: before any parallel torch work (see its docstring)
 from .cd import CDKernel
 from .plotting import plot_filters
 from .rbm import RBM, enumerate_states
@@ -26,4 +27,5 @@ __all__ = [
     "plot_filters",
     "CDKernel",
     "enumerate_states",
+    "flush_subnormals",
 ]
