@@ -21,6 +21,8 @@ from typing import Any, Callable
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+import rgexp.models  # noqa: F401  (first: it flushes subnormals before any torch work; rgexp.models.subnormals)
+
 from rgexp import resume as resume_mod
 from rgexp import chain_stage, measure, stages
 from rgexp.cache import DataCache, data_key
