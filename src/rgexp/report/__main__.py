@@ -89,7 +89,7 @@ def compose_tracker(overrides: list[str]):
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    from rgexp.__main__ import CONFIG_DIR, preflight
+    from rgexp.cli import CONFIG_DIR, preflight
     from rgexp.config import instantiate_group
     from rgexp.errors import ConfigError
 
