@@ -280,3 +280,20 @@ def test_sign_spins_keeps_signs_and_breaks_ties_evenly():
     ties = sign_spins(torch.zeros(20000), g)
     assert set(ties.unique().tolist()) == {-1.0, 1.0}
     assert abs(float(ties.mean())) < 4 * (1 / 20000) ** 0.5  # mean of ±1 coins: sd 1/√n
+
+
+def test_binomial_estimate_is_the_wilson_interval():
+    """Wilson's closed form: centre (p + z²/2n)/(1 + z²/n), half-width z√(p(1−p)/n + z²/4n²)/(1 + z²/n)."""
+    import math
+
+    from scipy.stats import norm
+
+    from rgexp.analysis.thermometer import binomial_estimate
+
+    for k, n, level in ((37, 120, 0.9), (0, 50, 0.95), (50, 50, 0.9)):
+        est = binomial_estimate(k, n, level)
+        p, z = k / n, norm.ppf(0.5 + level / 2)
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+        assert est.value == p and abs(est.ci_low - (centre - half)) < 1e-12 and abs(est.ci_high - (centre + half)) < 1e-12
+        assert est.error == math.sqrt(p * (1 - p) / n)

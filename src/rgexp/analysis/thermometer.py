@@ -98,16 +98,15 @@ def validate_thermometer_hyperparameters(**hp: Any) -> None:
 
 
 def binomial_estimate(successes: int, n: int, ci_level: float = 0.9) -> Estimate:
-    """k/n with its binomial standard error sqrt(p(1-p)/n) and the Wilson score interval."""
+    """k/n with its binomial standard error sqrt(p(1-p)/n) and the Wilson score interval
+    (scipy.stats.binomtest's)."""
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
-    from scipy.stats import norm
+    from scipy.stats import binomtest
 
     p = successes / n
-    z = float(norm.ppf(0.5 + ci_level / 2))
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return Estimate(p, math.sqrt(p * (1 - p) / n), centre - half, centre + half, ci_level, n_eff=float(n))
+    ci = binomtest(int(successes), int(n)).proportion_ci(confidence_level=ci_level, method="wilson")
+    return Estimate(p, math.sqrt(p * (1 - p) / n), float(ci.low), float(ci.high), ci_level, n_eff=float(n))
 
 
 class Thermometer(nn.Module):
