@@ -7,6 +7,8 @@ import math
 import re
 from collections.abc import Mapping
 
+from rgexp.report.names import companions_of  # the one companion convention (no heavy imports)
+
 __all__ = ["HEADLINES", "run_summary", "ui_address"]
 
 Latest = Mapping[str, tuple[int, float]]  # metric -> (its last step, its value there)
@@ -31,24 +33,12 @@ HEADLINES: tuple[tuple[str, str], ...] = (
 )
 
 
-def _companion(latest: Latest, name: str, suffix: str) -> float | None:
-    """``X_err``-style companions: on the last segment, or on the observable for /T<T> names."""
-    parts = name.split("/")
-    for i in range(len(parts) - 1, 0, -1):
-        cand = "/".join(parts[:i] + [parts[i] + suffix] + parts[i + 1:])
-        if cand in latest:
-            return latest[cand][1]
-    if name.endswith("_value") and name[: -len("_value")] + suffix.replace("_err", "_error") in latest:
-        return latest[name[: -len("_value")] + suffix.replace("_err", "_error")][1]
-    return None
-
-
 def _one(latest: Latest, name: str) -> str:
-    value = latest[name][1]
-    lo, hi = _companion(latest, name, "_ci_low"), _companion(latest, name, "_ci_high")
-    if lo is not None and hi is not None:
-        return f"{value:.4g} [{lo:.4g}, {hi:.4g}]"
-    err = _companion(latest, name, "_err")
+    """The value with its interval (or error) from its logged companions (rgexp.report.names)."""
+    value, found = latest[name][1], companions_of(name, latest.keys())
+    if "ci_low" in found and "ci_high" in found:
+        return f"{value:.4g} [{latest[found['ci_low']][1]:.4g}, {latest[found['ci_high']][1]:.4g}]"
+    err = latest[found["err"]][1] if "err" in found else None
     return f"{value:.4g} ± {err:.2g}" if err is not None and math.isfinite(err) else f"{value:.4g}"
 
 
@@ -56,7 +46,8 @@ def _headline(latest: Latest, label: str, pattern: str) -> str | None:
     if "*" not in pattern:
         return f"{label}: {_one(latest, pattern)}" if pattern in latest else None
     regex = re.compile(re.escape(pattern).replace(r"\*", r"([^/]+)"))
-    hits = {n: v for n, v in latest.items() if regex.fullmatch(n) and not re.search(r"_(err|ci_low|ci_high)$", n)}
+    hits = {n: v for n, v in latest.items() if regex.fullmatch(n)}  # companions never match: their suffix
+    # sits on the observable (flow/temperature_err/T…) or the last segment (…/radius_err)
     if not hits:
         return None
     values = [v for _, v in hits.values()]
