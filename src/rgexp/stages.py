@@ -5,7 +5,6 @@ Called only by :mod:`rgexp.pipeline`; each stage takes its seed stream and the o
 
 from __future__ import annotations
 
-import time
 from typing import Any, Callable
 
 import numpy as np
@@ -19,6 +18,7 @@ from rgexp.config import instantiate_node
 from rgexp.errors import ConfigError, Interrupted
 from rgexp.flows.rbm_flow import START_TEMPERATURES
 from rgexp.ising.data import IsingData
+from rgexp.perf import StageClock
 from rgexp.seeding import numpy_generator, torch_generator
 from rgexp.tracking import TrackedRun
 
@@ -62,15 +62,14 @@ def train_model(cfg: DictConfig, settings, model: torch.nn.Module, data: IsingDa
     def log(step: int, metrics: dict[str, float]) -> None:
         tracked.log_metrics({f"train/{k}": v for k, v in metrics.items()}, step=step)
 
-    seconds = {"checkpoints": 0.0, "fixed_point": 0.0}  # where training's time goes besides updates
+    clock = StageClock()  # where training's time goes besides the updates
 
     def save(state: dict) -> None:
-        t0 = time.perf_counter()
-        tracked.flush()  # metrics and checkpoint advance together: a resume re-logs nothing twice
-        extra = {"fixed_point": tracker.state()} if tracker is not None else {}
-        tracked.save_checkpoint({"trainer": state, "config": config_yaml, "stage": "train",
-                                 "rgexp_version": rgexp.__version__} | extra)
-        seconds["checkpoints"] += time.perf_counter() - t0
+        with clock("train_checkpoints"):
+            tracked.flush()  # metrics and checkpoint advance together: a resume re-logs nothing twice
+            extra = {"fixed_point": tracker.state()} if tracker is not None else {}
+            tracked.save_checkpoint({"trainer": state, "config": config_yaml, "stage": "train",
+                                     "rgexp_version": rgexp.__version__} | extra)
 
     if checkpoint is None:
         save(trainer.state_dict())  # from here on a stopped run has a checkpoint to resume from
@@ -82,19 +81,17 @@ def train_model(cfg: DictConfig, settings, model: torch.nn.Module, data: IsingDa
         def poll() -> bool:  # the trainer polls once per update: the bar's clock
             bar.update(1)
             if tracker is not None and tracker.due(trainer.update):
-                t0 = time.perf_counter()
-                tracker(trainer.update)  # before a checkpoint at this update, so it is saved with it
-                seconds["fixed_point"] += time.perf_counter() - t0
+                with clock("train_fixed_point"):
+                    tracker(trainer.update)  # before a checkpoint at this update, so it is saved with it
             return stop()
 
-        start, metrics_before = time.perf_counter(), getattr(trainer, "metrics_seconds", 0.0)
-        seconds["checkpoints"] = 0.0  # the untrained checkpoint above is not training's
-        trainer.fit(log=log, on_checkpoint=save, checkpoint_every=settings.checkpoint_every,
-                    should_stop=poll)
-        total_s = time.perf_counter() - start
-    tracked.log_metrics({"perf/train_fit_seconds": total_s, "perf/train_checkpoints_seconds": seconds["checkpoints"],
-                         "perf/train_fixed_point_seconds": seconds["fixed_point"],
-                         "perf/train_metrics_seconds": getattr(trainer, "metrics_seconds", 0.0) - metrics_before})
+        clock.seconds = {"train_checkpoints": 0.0, "train_fixed_point": 0.0}  # the untrained checkpoint is not training's
+        metrics_before = getattr(trainer, "metrics_seconds", 0.0)
+        with clock("train_fit"):
+            trainer.fit(log=log, on_checkpoint=save, checkpoint_every=settings.checkpoint_every,
+                        should_stop=poll)
+    clock.seconds["train_metrics"] = getattr(trainer, "metrics_seconds", 0.0) - metrics_before
+    tracked.log_metrics({f"perf/{part}_seconds": s for part, s in clock.seconds.items()})
     tracked.flush()
     if tracker is not None and tracker.points:
         tracked.log_figure(tracker.figure(), "figures/fixed_point.png")
