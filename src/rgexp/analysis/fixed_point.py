@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from rgexp.analysis.observables import abs_magnetization
-from rgexp.flows.rbm_flow import random_spins, rbm_flow
+from rgexp.flows.rbm_flow import RandomStart, check_random_start, random_spins, rbm_flow
 from rgexp.stats import Estimate, mean_estimate
 
 __all__ = ["FixedPoint", "fixed_point_readings", "log_spaced_updates"]
@@ -67,15 +67,14 @@ class FixedPoint:
     """
 
     def __init__(self, n_points: int = 12, n_steps: int = 30, n_samples: int = 500, drift_steps: int = 5,
-                 random_start: str = "iid", from_data: bool = True) -> None:
+                 random_start: RandomStart = "iid", from_data: bool = True) -> None:
         for key, value, low in (("n_points", n_points, 1), ("n_steps", n_steps, 1), ("n_samples", n_samples, 2),
                                 ("drift_steps", drift_steps, 1)):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"{key} must be an int >= {low}, got {value!r}")
         if drift_steps > n_steps:
             raise ValueError(f"drift_steps must be <= n_steps ({n_steps}), got {drift_steps}")
-        if random_start not in ("iid", "half"):
-            raise ValueError(f"random_start must be one of iid, half; got {random_start!r}")
+        check_random_start(random_start)
         if not isinstance(from_data, bool):
             raise ValueError(f"from_data must be true or false, got {from_data!r}")
         self.n_points, self.n_steps, self.n_samples, self.drift_steps = n_points, n_steps, n_samples, drift_steps

@@ -11,7 +11,7 @@ from typing import Literal
 
 import torch
 
-__all__ = ["rbm_flow", "RBMFlow", "random_spins"]
+__all__ = ["rbm_flow", "RBMFlow", "random_spins", "check_random_start"]
 
 RandomStart = Literal["iid", "half"]
 
@@ -48,15 +48,20 @@ def rbm_flow(
 START_TEMPERATURES = {"random": float("inf"), "ordered": 0.0}  # what each extra start stands for
 
 
+def check_random_start(kind: str) -> str:
+    """``kind`` if it names a T = ∞ start (iid, half), else a ValueError naming the choices."""
+    if kind not in ("iid", "half"):
+        raise ValueError(f"random_start must be one of iid, half; got {kind!r}")
+    return kind
+
+
 def random_spins(n: int, n_visible: int, generator: torch.Generator, kind: RandomStart = "iid") -> torch.Tensor:
     """(n, n_visible) ±1 T = ∞ configurations on the generator's device: independent spins
     (``iid``), or each row a uniformly random arrangement of exactly ⌊n_visible/2⌋ up spins
     (``half``, Iso et al.'s public reproduction: m = 0 exactly)."""
-    if kind == "iid":
+    if check_random_start(kind) == "iid":
         bits = torch.randint(0, 2, (n, n_visible), generator=generator, device=generator.device)
         return 2.0 * bits.to(torch.float32) - 1.0
-    if kind != "half":
-        raise ValueError(f"random_start must be one of iid, half; got {kind!r}")
     keys = torch.rand(n, n_visible, generator=generator, device=generator.device)
     ranks = keys.argsort(dim=1).argsort(dim=1)  # a uniformly random permutation per row
     return torch.where(ranks < n_visible // 2, 1.0, -1.0)
@@ -72,9 +77,7 @@ class RBMFlow:
 
     def __init__(self, n_steps: int = 10, mean_field: bool = False, n_samples: int = 200,
                  extra_starts: list[Literal["random", "ordered"]] = (), random_start: RandomStart = "iid") -> None:
-        if random_start not in ("iid", "half"):
-            raise ValueError(f"random_start must be one of iid, half; got {random_start!r}")
-        self.random_start = random_start
+        self.random_start = check_random_start(random_start)
         if n_steps < 0:
             raise ValueError(f"n_steps must be >= 0, got {n_steps}")
         if n_samples < 1:
