@@ -35,7 +35,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rgexp.report.checks import listed, trend_reference, trend_results, trend_tally, trend_verdict, value_check
+from rgexp.report.checks import (listed, reference_value, trend_reference, trend_results, trend_tally,
+                                 trend_verdict, value_check)
 from rgexp.report.collect import Group, Series, final_point, series, stage_last_step
 from rgexp.report.figures import XLABELS
 from rgexp.report.intervals import (INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Point, Summary, sign_of,
@@ -58,6 +59,7 @@ class Reading:
     why: str
     metrics: tuple[str, ...]  # the metrics read, for the figure that shows them
     curves: dict[str, Series] = field(default_factory=dict)  # estimator's curves against step
+    target: float | None = None  # the reference value (the figure's dashed line); None for trends
 
 
 def combine(verdicts: list[str]) -> str:
@@ -116,7 +118,7 @@ def _last(claim: Claim, group: Group, names: list[str], level: float, min_runs: 
     said = f"{s.mean:.3g} at {_where(group, metric)}, {_offset(s.mean, r, claim.target_label)}; " if s else ""
     curve = series(group, metric)
     return Reading(_interval(s), _reference(claim, r), verdict, said + reason, (metric,),
-                   {claim.estimator: curve} if curve else {})
+                   {claim.estimator: curve} if curve else {}, r)
 
 
 def _mean_point(points: list[Point]) -> Point:
@@ -158,14 +160,14 @@ def _starts(claim: Claim, group: Group, names: list[str], level: float, min_runs
     if ends and verdict == REPRODUCED and claim.expect == "equal" and max(abs(e - r) for e in ends) > tol:
         verdict, reason = INCONCLUSIVE, f"the mean agrees, but some starts end more than τ = {tol:.3g} away"
     if s is None or not ends:
-        return Reading("—", _reference(claim, r), verdict, reason, tuple(metrics))
+        return Reading("—", _reference(claim, r), verdict, reason, tuple(metrics), target=r)
     lo, hi = min(ends), max(ends)
     value = f"{_interval(s)}; over {len(ends)} starts {lo:.3g}–{hi:.3g}"
     why = (f"{len(ends)} starts end at {s.mean:.3g} ({lo:.3g}–{hi:.3g}) at {_where(group, metrics[0])}, "
            f"{_offset(s.mean, r, claim.target_label)}; {reason}")
     curve = _mean_curve(group, metrics)
     label = f"{claim.estimator}: mean of {len(ends)} starts (band ± std over starts)"
-    return Reading(value, _reference(claim, r), verdict, why, tuple(metrics), {label: curve} if curve else {})
+    return Reading(value, _reference(claim, r), verdict, why, tuple(metrics), {label: curve} if curve else {}, r)
 
 
 def _bracket_side(s: Summary | None, r: float, tol: float, side: int, min_runs: int) -> tuple[str, str]:
@@ -215,7 +217,7 @@ def _sides(claim: Claim, group: Group, names: list[str], level: float, min_runs:
     counts = sorted(set(ns))
     value = "; ".join(values) + (f" (n={counts[0]})" if len(counts) == 1 else f" (n={', '.join(map(str, ns))})")
     return Reading(value if values else "—", _reference(claim, r), combine(verdicts), "; ".join(whys), metrics,
-                   curves)
+                   curves, r)
 
 
 def _trend(claim: Claim, group: Group, names: list[str], level: float, min_runs: int) -> Reading | None:
@@ -242,14 +244,16 @@ def _by_reference(claim: Claim, group: Group, names: list[str], level: float, mi
     if len(checks) == 1:
         (c,) = checks
         return Reading(_interval(_summary(group, c.metric, level)), c.reference, verdict, f"{c.metric}: {c.reason}",
-                       (c.metric,))
+                       (c.metric,), target=reference_value(ref, group, c.metric))
     tally = ", ".join(f"{n} {v}" for v in (REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE)
                       if (n := sum(c.verdict == v for c in checks)))
     refs = {c.reference for c in checks}
     worst = [c.metric for c in checks if c.verdict == verdict] if verdict != REPRODUCED else []
     why = f"{verdict} at {listed(worst, 2)}" if worst else f"every metric {verdict}"
-    return Reading(f"{len(checks)} metrics: {tally}", refs.pop() if len(refs) == 1 else "per metric (appendix A)",
-                   verdict, why, tuple(c.metric for c in checks))
+    one = len(refs) == 1  # one reference for every metric: a dashed line in the figure
+    return Reading(f"{len(checks)} metrics: {tally}", refs.pop() if one else "per metric (appendix A)",
+                   verdict, why, tuple(c.metric for c in checks),
+                   target=reference_value(ref, group, checks[0].metric) if one else None)
 
 
 _REDUCTIONS = {"last": _last, "starts": _starts, "near_tc": _sides, "bracket": _sides, "trend": _trend,

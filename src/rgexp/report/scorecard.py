@@ -15,7 +15,6 @@ A row whose metrics a group did not log is omitted, not shown as inconclusive.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -191,8 +190,8 @@ def _panels(rows: list[Row]) -> tuple[dict[str, dict[str, Series]], dict[str, fl
     for r in rows:
         title = (r.claim.estimator + (f" ({r.group})" if several else "")) if sided else r.group
         panels.setdefault(title, {}).update(r.reading.curves)
-        if (value := _reference_value(r.reading.reference)) is not None:
-            references[title] = value
+        if r.reading.target is not None:
+            references[title] = r.reading.target
     return panels, references
 
 
@@ -212,12 +211,6 @@ def _claim_figures(rows: list[Row], out_dir: Path, figures: list[Path]) -> tuple
         blocks.append(Figure(path, f"{number}. {_source(first)}: each estimator against {xlabel}, mean ± std "
                                    f"over seeds; dashed: the reference."))
     return links, blocks
-
-
-def _reference_value(text: str) -> float | None:
-    """The number of a reference cell (``= 2.269 (T_c; τ = 0.227)``), for the dashed line."""
-    m = re.match(r"[=≠] (-?[0-9.eE+-]+) ", text)
-    return float(m.group(1)) if m else None
 
 
 def scorecard_blocks(rows: list[Row], out_dir: Path, figures: list[Path], level: float) -> list[Block]:
