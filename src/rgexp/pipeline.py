@@ -286,7 +286,7 @@ NETWORK_READING_STREAM = 2**31  # child of fixed_point for the network's inputs;
 
 
 def _fixed_point_tracker(parts: Parts, data: IsingData, thermometers: dict, curves: dict, seed,
-                         tracked: TrackedRun) -> Callable | None:
+                         tracked: TrackedRun, device: torch.device) -> Callable | None:
     """``trainer -> FixedPointTracker`` for analysis.fixed_point (None when it is off)."""
     spec = parts.analysis.get("fixed_point")
     if spec is None:
@@ -295,7 +295,7 @@ def _fixed_point_tracker(parts: Parts, data: IsingData, thermometers: dict, curv
     readers = {kind: curves[kind][shape].read for kind in ("energy", "magnetization")}
     if shape in thermometers:  # a fresh generator per reading: ±1 flows draw nothing, and nothing is shared
         readers["network"] = lambda x: reader.measure(thermometers[shape], x, generator=torch_generator(
-            child_stream(seed, NETWORK_READING_STREAM))).mean_temperature
+            child_stream(seed, NETWORK_READING_STREAM), device)).mean_temperature
     T_c = parts.analysis["scaling"].T_c if parts.analysis.get("scaling") is not None else T_C
 
     def make(trainer) -> FixedPointTracker:
@@ -319,7 +319,7 @@ def _execute(v: Validated, tracked: TrackedRun, config_yaml: str, stop: _StopFla
     # model's checkpoint: the run stays resumable)
     with clock("thermometers"):
         thermometers, curves = _thermometers(cfg, settings, parts, data, v.model, thermo_ss, device, tracked)
-    tracker = _fixed_point_tracker(parts, data, thermometers, curves, streams["fixed_point"], tracked)
+    tracker = _fixed_point_tracker(parts, data, thermometers, curves, streams["fixed_point"], tracked, device)
     with clock("training"):
         model = stages.train_model(cfg, settings, v.model, data, streams, device, tracked, config_yaml,
                                    v.checkpoint, stop, fixed_point=tracker)
