@@ -146,3 +146,15 @@ def test_pool_matches_a_direct_computation_and_fits_are_order_free():
 def test_bad_options_name_the_key(kwargs, message):
     with pytest.raises(ValueError, match=message):
         BinnedFlow(**kwargs)
+
+
+def test_kept_configurations_come_back_in_lexicographic_order():
+    """Packed ±1 rows are ordered on their bytes: the same order as the spins themselves."""
+    rng = np.random.default_rng(11)
+    pool = BinnedFlow().new_pool(np.array([2.0, 2.5]))
+    for _ in range(3):
+        x = np.sign(rng.normal(size=(200, 4, 5)))
+        pool.add(0, x, np.zeros(200, dtype=np.int64))
+    got = pool.configs(0, 0).reshape(600, -1)
+    assert got.shape == (600, 20) and set(np.unique(got)) == {-1.0, 1.0}
+    np.testing.assert_array_equal(got, got[np.lexsort(got.T[::-1])])
