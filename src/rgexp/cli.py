@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rgexp.errors import ConfigError, StorageError
 
-CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")  # a source checkout or an editable install
+CONFIG_DIR = str(Path(__file__).resolve().parent / "conf")  # inside the package: a clone, an editable install and a wheel alike
 MULTIRUN_FLAGS = ("-m", "--multirun")
 
 

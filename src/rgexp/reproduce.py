@@ -1,7 +1,7 @@
 """``python -m rgexp.reproduce [scale=paper] [seeds=3] [presets=a,b,…] [jobs=1] [out=DIR]
 [level=0.95] [tracking.root=…|tracking.uri=…|tracking=server]`` — every source in one command.
 
-Runs each preset (``conf/experiment``) at ``scale`` with seeds 0 … seeds−1 as one sweep per preset
+Runs each preset (``rgexp/conf/experiment``) at ``scale`` with seeds 0 … seeds−1 as one sweep per preset
 (``jobs`` > 1: in parallel with Hydra's joblib launcher), then writes one reproduction report across
 all of them: the scorecard of every claim of every source, with its figures, as report.md/.html in
 ``out`` (default ``reports/reproduce/<scale>-<time>``) and as artifacts of a run of the MLflow

@@ -14,7 +14,7 @@ from rgexp.ising import Ising2DSampler, IsingData, T_C, sample_ising2d, simulate
 from rgexp.ising.sampler import PILOT_FACTOR
 
 ALGORITHMS = ["wolff", "swendsen_wang", "metropolis"]
-CONF = Path(__file__).resolve().parents[2] / "conf" / "sampler"
+CONF = Path(__file__).resolve().parents[2] / "src" / "rgexp" / "conf" / "sampler"
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)

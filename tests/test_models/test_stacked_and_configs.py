@@ -16,7 +16,7 @@ from omegaconf import OmegaConf
 from rgexp.errors import Interrupted
 from rgexp.models import RBM, RBMTrainer, StackedRBM, StackedRBMTrainer, plot_filters
 
-CONF = Path(__file__).resolve().parents[2] / "conf" / "model"
+CONF = Path(__file__).resolve().parents[2] / "src" / "rgexp" / "conf" / "model"
 SPINS = np.where(np.random.default_rng(1).random((240, 16)) < 0.4, -1, 1).astype(np.int8)
 
 

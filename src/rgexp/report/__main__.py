@@ -1,7 +1,7 @@
 """``python -m rgexp.report experiment=NAME [sweep=ID] [tag.KEY=VALUE …] [runs=ID,ID] [out=DIR]
 [level=0.95] [min_runs=2] [log=true|false] [name=…] [tracking=server] [tracking.uri=…] [tracking.root=…]``
 
-The project's Hydra config (``conf/``) is composed with the config overrides (``experiment``,
+The project's Hydra config (``rgexp/conf/``) is composed with the config overrides (``experiment``,
 ``name``, ``tracking…``), exactly as ``python -m rgexp`` composes it, so ``experiment=X`` finds the
 MLflow experiment and store that X's runs were logged to. Every other argument is a report key.
 Bad arguments: one line on stderr, exit status 2.
