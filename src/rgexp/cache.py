@@ -25,7 +25,7 @@ from rgexp.ising.data import IsingData
 
 __all__ = ["data_key", "DataCache"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: per-temperature Monte Carlo streams keyed by T, not by grid position
 
 
 def data_key(sampler_config: dict[str, Any], seed_entropy: int, spawn_key: tuple[int, ...]) -> str:

@@ -7,10 +7,14 @@ stage never changes. Nothing here touches a global RNG.
 
 from __future__ import annotations
 
+import hashlib
+import math
+
 import numpy as np
 import torch
 
-__all__ = ["STAGES", "stage_streams", "child_stream", "numpy_generator", "torch_generator", "as_seed_sequence"]
+__all__ = ["STAGES", "stage_streams", "child_stream", "keyed_stream", "stream_key", "temperature_streams", "numpy_generator",
+           "torch_generator", "as_seed_sequence"]
 
 # Order matters: append only.
 # mc_coarse: Monte Carlo on the coarse lattices the RG steps and stack layers reach (thermometers).
@@ -37,6 +41,44 @@ def child_stream(seed: np.random.SeedSequence, key: int) -> np.random.SeedSequen
     """The child ``key`` of ``seed`` (what ``seed.spawn`` gives as child ``key``), without advancing
     ``seed``'s spawn counter: a pure function of (seed, key), e.g. one stream per lattice size."""
     return np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, int(key)), pool_size=seed.pool_size)
+
+
+# Disjoint ranges of spawn-key words, so an int, a temperature and a name never share a stream.
+_FLOAT_BASE = 1 << 33     # temperatures: 2^33 + round(T · 10^9)
+_NAME_BASE = 1 << 64      # names (and non-finite floats): 2^64 + the first 8 bytes of SHA-256
+
+
+def stream_key(key: int | float | str) -> int:
+    """The spawn-key word of ``key``: a non-negative int (< 2^33) as it is, a temperature (float ≥ 0)
+    by its value to 10⁻⁹, a name (or ±∞) by its hash. So a stream keyed by T = 2.5 is the same
+    whatever else the grid holds and wherever 2.5 sits in it."""
+    if isinstance(key, bool):
+        raise TypeError(f"stream key must be an int, float or str, got {key!r}")
+    if isinstance(key, (int, np.integer)):
+        if not 0 <= int(key) < _FLOAT_BASE:
+            raise ValueError(f"int stream key must be in [0, 2^33), got {key}")
+        return int(key)
+    if isinstance(key, (float, np.floating)):
+        if math.isfinite(key) and key >= 0:
+            return _FLOAT_BASE + int(round(float(key) * 1e9))
+        key = repr(float(key))
+    if isinstance(key, str):
+        return _NAME_BASE + int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "little")
+    raise TypeError(f"stream key must be an int, float or str, got {key!r}")
+
+
+def keyed_stream(seed: np.random.SeedSequence, *keys: int | float | str) -> np.random.SeedSequence:
+    """The descendant of ``seed`` at ``keys`` (e.g. ``("flow", 2.2692, 3)``): a pure function of the
+    seed and the keys, never of what else was drawn or in which order: one stream per stage,
+    temperature or start, and step."""
+    return np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, *map(stream_key, keys)),
+                                  pool_size=seed.pool_size)
+
+
+def temperature_streams(seed: np.random.SeedSequence, temperatures) -> list[np.random.SeedSequence]:
+    """One stream per temperature, keyed by its value: a sampler's data at T are the same whatever
+    else its grid holds and wherever T sits in it; ``seed`` itself is not advanced."""
+    return [keyed_stream(seed, float(t)) for t in temperatures]
 
 
 def numpy_generator(ss: np.random.SeedSequence) -> np.random.Generator:

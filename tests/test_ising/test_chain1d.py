@@ -7,6 +7,8 @@ import itertools
 import math
 
 import numpy as np
+
+from rgexp.seeding import keyed_stream
 import pytest
 from scipy import stats
 
@@ -144,9 +146,11 @@ def test_sampler_class():
     assert len(data.info) == 3 and data.info[0]["n_eff"] == 64.0
     again = s.sample(np.random.SeedSequence(0))
     assert np.array_equal(again.spins, data.spins)
-    # One stream per temperature: temperature 1 only depends on its own child stream.
-    child = np.random.SeedSequence(0).spawn(3)[1]
+    # One stream per temperature, keyed by T: the data at T = 1 depend on nothing else in the grid.
+    child = keyed_stream(np.random.SeedSequence(0), 1.0)
     assert np.array_equal(data.spins[1], sample_ising1d(12, 1.0, 64, seed=child, periodic=False, h=0.1))
+    other = Chain1DSampler(N=12, temperatures=[3.0, 1.0], n_samples=64, periodic=False, h=0.1)
+    assert np.array_equal(other.sample(np.random.SeedSequence(0)).spins[1], data.spins[1])
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from scipy import stats
 from scipy.special import zeta
 
 from rgexp.ising.data import IsingData
+from rgexp.seeding import keyed_stream
 from rgexp.ising.long_range import (
     LongRangeSampler,
     binder_scan,
@@ -330,7 +331,7 @@ def test_sampler_class_shapes_and_streams():
     data = s.sample(np.random.SeedSequence(1))
     assert isinstance(data, IsingData) and data.spins.shape == (2, 40, 5, 5) and data.spins.dtype == np.int8
     assert {"tau_int_absm", "tau_int_energy", "n_eff", "thin", "n_thermalize"} <= set(data.info[0])
-    child = np.random.SeedSequence(1).spawn(2)[1]
+    child = keyed_stream(np.random.SeedSequence(1), 6.0)  # one stream per T, keyed by its value
     assert np.array_equal(data.spins[1], sample_long_range(5, 6.0, 1.0, 40, d=2, seed=child))
     s1 = LongRangeSampler(L=7, temperatures=[2.0], n_samples=10, sigma=0.5, d=1, algorithm="metropolis")
     assert s1.lattice_shape == (7,) and s1.sample(np.random.SeedSequence(0)).spins.shape == (1, 10, 7)
@@ -339,7 +340,7 @@ def test_sampler_class_shapes_and_streams():
     assert np.array_equal(s2.coupling_table(), coupling_table(8, 2, 1.6, couplings="minimum_image"))
     assert np.array_equal(s2.coupling_table(4), coupling_table(4, 2, 1.6, couplings="minimum_image"))
     assert np.array_equal(s.coupling_table(4), coupling_table(4, 2, 1.0))
-    child = np.random.SeedSequence(2).spawn(1)[0]
+    child = keyed_stream(np.random.SeedSequence(2), 5.0)
     assert np.array_equal(s2.sample(np.random.SeedSequence(2)).spins[0],
                           sample_long_range(8, 5.0, 1.6, 10, seed=child, couplings="minimum_image"))
 

@@ -28,7 +28,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from rgexp.ising.data import IsingData
-from rgexp.seeding import as_seed_sequence, numpy_generator
+from rgexp.seeding import as_seed_sequence, numpy_generator, temperature_streams
 
 __all__ = [
     "sample_ising1d",
@@ -199,8 +199,8 @@ class Chain1DSampler:
         return (self.N,)
 
     def sample(self, seed: np.random.SeedSequence, progress: bool = False) -> IsingData:
-        """Spins (n_T, n_samples, N); one child stream of ``seed`` per temperature."""
-        streams = as_seed_sequence(seed).spawn(len(self.temperatures))
+        """Spins (n_T, n_samples, N); one stream of ``seed`` per temperature, keyed by its value."""
+        streams = temperature_streams(as_seed_sequence(seed), self.temperatures)
         spins = np.empty((len(self.temperatures), self.n_samples, self.N), dtype=np.int8)
         info = []
         for k in tqdm(range(len(self.temperatures)), disable=not progress, desc="chain1d"):

@@ -52,7 +52,7 @@ from rgexp.ising.long_range_kernels import (
     wolff_updates,
 )
 from rgexp.ising.observables import binder_cumulant, magnetization
-from rgexp.seeding import as_seed_sequence, numpy_generator
+from rgexp.seeding import as_seed_sequence, numpy_generator, temperature_streams
 from rgexp.stats import integrated_autocorr_time
 
 __all__ = [
@@ -360,8 +360,8 @@ class LongRangeSampler:
         return (self.L,) * self.d
 
     def sample(self, seed: np.random.SeedSequence, progress: bool = False) -> IsingData:
-        """Spins (n_T, n_samples, *lattice_shape); one child stream of ``seed`` per temperature."""
-        streams = as_seed_sequence(seed).spawn(len(self.temperatures))
+        """Spins (n_T, n_samples, *lattice_shape); one stream of ``seed`` per temperature, keyed by its value."""
+        streams = temperature_streams(as_seed_sequence(seed), self.temperatures)
         spins = np.empty((len(self.temperatures), self.n_samples, *self.lattice_shape), dtype=np.int8)
         info = []
         for k in tqdm(range(len(self.temperatures)), disable=not progress, desc="long_range"):

@@ -38,7 +38,7 @@ import numpy as np
 from rgexp.ising._rng import chain_states
 from rgexp.ising.chains import run_chains
 from rgexp.ising.data import IsingData
-from rgexp.seeding import as_seed_sequence, child_stream
+from rgexp.seeding import as_seed_sequence, temperature_streams
 from rgexp.stats import integrated_autocorr_time
 
 __all__ = [
@@ -294,16 +294,11 @@ def sample_ising2d(
     )[0]
 
 
-def _children(seed: np.random.SeedSequence, n: int) -> list[np.random.SeedSequence]:
-    """What ``seed.spawn(n)`` returns on a fresh ``seed``, without advancing ``seed``'s counter."""
-    return [child_stream(seed, i) for i in range(n)]
-
-
 class Ising2DSampler:
     """Config-instantiated sampler of a temperature grid (``conf/sampler/*.yaml``).
 
     ``__init__`` only validates; :meth:`sample` does the work, one independent stream per
-    temperature from ``seed.spawn(n_T)``, chains run in parallel over numba threads.
+    temperature keyed by its value (:func:`temperature_streams`), chains run in parallel over numba threads.
     """
 
     def __init__(
@@ -342,11 +337,11 @@ class Ising2DSampler:
     def sample(self, seed: np.random.SeedSequence, progress: bool = False) -> IsingData:
         """Spins (n_T, n_samples, L, L) int8 with per-temperature diagnostics in ``info``.
 
-        Temperature i uses only the child ``seed.spawn(n_T)[i]`` (as spawned from a fresh
-        ``seed``; ``seed`` itself is not mutated, so the result is a pure function of it). It does
-        not depend on ``progress`` or the thread count either.
+        Temperature T uses only the stream keyed by T (``seed`` itself is not mutated, so the result
+        is a pure function of it): the data at T do not depend on the rest of the grid, on
+        ``progress`` or on the thread count.
         """
-        seeds = _children(as_seed_sequence(seed), len(self.temperatures))
+        seeds = temperature_streams(as_seed_sequence(seed), self.temperatures)
         temps = np.asarray(self.temperatures, dtype=np.float64)
         batch = max(1, numba.get_num_threads()) if progress else temps.size
         spins = np.empty((temps.size, self.n_samples, self.L, self.L), dtype=np.int8)
