@@ -1,11 +1,13 @@
 """``python -m rgexp`` end to end in subprocesses: sweeps, exit codes, signals."""
 
+import os
 import signal
 import subprocess
 import sys
 import time
 
 import pytest
+import torch
 from mlflow.tracking import MlflowClient
 
 from tests.conftest import run_cli
@@ -44,29 +46,76 @@ def test_bad_value_exits_nonzero_with_one_line_and_no_run(tmp_path):
     assert runs_in(tmp_path) == []
 
 
+# ``python -m rgexp`` with one change, so that the SIGTERM arrives at a known point instead of racing
+# the run's end: right after its second checkpoint (the first one of training) the run writes the
+# checkpoint's update into $RGEXP_TEST_MARKER and waits (at most 300 s) until a SIGTERM has reached
+# it, then hands the signal on to the handler the run had installed and carries on.
+PAUSE_AFTER_SECOND_CHECKPOINT = """
+import os, runpy, signal, time
+from pathlib import Path
+from rgexp.tracking.store import TrackedRun
+
+save, saved = TrackedRun.save_checkpoint, []
+
+def save_then_wait_for_sigterm(self, state, *args, **kwargs):
+    save(self, state, *args, **kwargs)
+    saved.append(state["trainer"]["update"])
+    if len(saved) != 2:
+        return
+    handler, got = signal.getsignal(signal.SIGTERM), []
+    def relay(signum, frame):
+        got.append(signum)
+        handler(signum, frame)
+    signal.signal(signal.SIGTERM, relay)
+    Path(os.environ["RGEXP_TEST_MARKER"]).write_text(str(saved[-1]))
+    deadline = time.monotonic() + 300
+    while not got and time.monotonic() < deadline:
+        time.sleep(0.01)
+    signal.signal(signal.SIGTERM, handler)
+
+TrackedRun.save_checkpoint = save_then_wait_for_sigterm
+runpy.run_module("rgexp", run_name="__main__", alter_sys=True)
+"""
+
+
 def test_sigterm_checkpoints_marks_killed_and_resumes(tmp_path):
-    args = ["experiment=smoke", "progress=false", "model.train.epochs=300", "checkpoint_every=30",
-            "model.train.metrics_every=100",
+    """SIGTERM mid-training: the run stops at the next update with a checkpoint there, ends KILLED,
+    exits 130 and prints the resume command, which finishes it."""
+    every, updates = 10, 8 * 5  # 5 updates per epoch on the smoke data: checkpoints at 0, 10, 20, 30, 40
+    args = ["experiment=smoke", "progress=false", "model.train.epochs=8", f"checkpoint_every={every}",
             f"cache.directory={tmp_path/'cache'}"]
-    proc = subprocess.Popen([sys.executable, "-m", "rgexp", *args], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 300
-    ckpts = []
-    while time.time() < deadline and not ckpts and proc.poll() is None:
-        time.sleep(0.5)
-        ckpts = list((tmp_path / "mlruns").glob("artifacts/*/*/artifacts/checkpoints/last.pt"))
-    assert ckpts, "no checkpoint appeared"
-    proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=120)
+    marker = tmp_path / "paused_at_update"
+    with open(tmp_path / "out.txt", "w") as out, open(tmp_path / "err.txt", "w") as err_file:
+        proc = subprocess.Popen([sys.executable, "-c", PAUSE_AFTER_SECOND_CHECKPOINT, *args], cwd=tmp_path,
+                                stdout=out, stderr=err_file, env={**os.environ, "RGEXP_TEST_MARKER": str(marker)})
+        try:
+            deadline = time.monotonic() + 300
+            while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert marker.exists(), f"the run never reached its second checkpoint (exit {proc.poll()}): " + (
+                tmp_path / "err.txt").read_text()[-2000:]
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    err = (tmp_path / "err.txt").read_text()
     assert proc.returncode == 130, err[-2000:]
+    assert int(marker.read_text()) == every
     (run,) = runs_in(tmp_path)
     assert run.info.status == "KILLED"
-    assert f"resume={run.info.run_id}" in err
+    assert f"resume with: python -m rgexp resume={run.info.run_id}" in err.strip().splitlines()[-1]
+    # stopped at the first safe point after the signal, well before training's end, with a checkpoint there
+    ckpt, = (tmp_path / "mlruns").glob(f"artifacts/*/{run.info.run_id}/artifacts/checkpoints/last.pt")
+    stopped_at = torch.load(ckpt, weights_only=True)["trainer"]["update"]
+    assert every <= stopped_at <= every + 1 and f"update {stopped_at}" in err, err[-2000:]
     done = run_cli([f"resume={run.info.run_id}", "progress=false", f"cache.directory={tmp_path/'cache'}"],
                    cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     (run,) = runs_in(tmp_path)
     assert run.info.status == "FINISHED"
+    assert torch.load(ckpt, weights_only=True)["trainer"]["update"] == updates
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,8 @@ import typing
 from pathlib import Path
 
 import numpy as np
+
+from rgexp.seeding import keyed_stream
 import pytest
 from omegaconf import OmegaConf
 
@@ -139,11 +141,12 @@ def test_sampler_streams_are_per_temperature_and_pure():
     assert isinstance(data, IsingData)
     assert data.spins.shape == (2, 30, 6, 6) and data.lattice_shape == (6, 6)
     assert np.array_equal(data.spins, again.spins)
-    children = np.random.SeedSequence(5).spawn(2)
-    for i, T in enumerate([1.8, 3.0]):
-        alone = sample_ising2d(6, T, 30, algorithm="metropolis", seed=children[i])
+    for i, T in enumerate([1.8, 3.0]):  # one stream per T, keyed by its value
+        alone = sample_ising2d(6, T, 30, algorithm="metropolis", seed=keyed_stream(np.random.SeedSequence(5), T))
         assert np.array_equal(data.spins[i], alone)
         assert data.info[i]["T"] == T
+    wider = Ising2DSampler(L=6, temperatures=[1.0, 3.0, 1.8], n_samples=30, algorithm="metropolis")
+    assert np.array_equal(wider.sample(seed).spins[[2, 1]], data.spins)  # a new T anywhere changes nothing
 
 
 @pytest.mark.parametrize("name", ["wolff", "swendsen_wang", "metropolis"])

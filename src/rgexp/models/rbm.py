@@ -26,6 +26,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from rgexp.checks import is_int
+from rgexp.devices import resolve_device
+
 __all__ = [
     "RBM",
     "Units",
@@ -33,7 +36,6 @@ __all__ = [
     "enumerate_states",
     "fill_uniform_",
     "uniform_scratch",
-    "resolve_device",
     "resolve_dtype",
 ]
 
@@ -42,15 +44,6 @@ Units = Literal["spin", "binary"]
 #: Exact sums over 2^n states are refused beyond this many units in the smaller layer.
 MAX_EXACT_UNITS = 25
 _CHUNK = 1 << 15  # states per enumeration chunk (bounds memory of the exact sums)
-
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """``None``/"cpu" → cpu, "auto" → cuda when available else cpu, anything else as torch reads it."""
-    if device is None:
-        return torch.device("cpu")
-    if isinstance(device, str) and device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def resolve_dtype(dtype: torch.dtype | str) -> torch.dtype:
@@ -132,7 +125,7 @@ class RBM(nn.Module):
     ) -> None:
         super().__init__()
         for name, val in (("n_visible", n_visible), ("n_hidden", n_hidden)):
-            if not isinstance(val, (int, np.integer)) or isinstance(val, bool) or val < 1:
+            if not is_int(val) or val < 1:
                 raise ValueError(f"{name} must be a positive int, got {val!r}")
         if units not in ("spin", "binary"):
             raise ValueError(f"units must be 'spin' or 'binary', got {units!r}")
