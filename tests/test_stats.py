@@ -63,4 +63,8 @@ def test_bootstrap_and_jackknife_of_mean_agree_with_standard_error():
     # The bootstrap SE of the mean has relative error ~1/sqrt(2 n_boot) ≈ 3.5%; jackknife ~1/sqrt(2*39).
     assert boot.error == pytest.approx(sem, rel=0.15)
     assert jack.error == pytest.approx(sem, rel=0.35)
-    assert boot.ci_low < 2.0 < boot.ci_high or abs(x.mean() - 2.0) > 1.6 * sem
+    # Its 90% percentile interval: around the sample mean, as wide as the normal one (the 5% and 95%
+    # quantiles of 400 draws scatter: 300 rng seeds gave 0.85–1.15 of it, sd 0.044). Not "it holds 2,
+    # or the mean is > 1.6 sem off": that failed for 2 seeds in 300.
+    assert boot.ci_low < x.mean() < boot.ci_high
+    assert (boot.ci_high - boot.ci_low) / 2 == pytest.approx(1.6448536 * sem, rel=0.2)

@@ -6,7 +6,7 @@ from rgexp.summary import run_summary, ui_address
 
 def test_summary_shows_what_was_measured_and_where_to_look():
     latest = {
-        "thermometer/final/accuracy_value": (0, 0.061), "thermometer/final/accuracy_ci_low": (0, 0.058),
+        "thermometer/final/accuracy": (0, 0.061), "thermometer/final/accuracy_ci_low": (0, 0.058),
         "thermometer/final/accuracy_ci_high": (0, 0.064),
         "flow/temperature/T1.0000": (30, 1.74), "flow/temperature/Tinf": (30, 1.80),
         "flow/temperature_err/T1.0000": (30, 0.01),

@@ -4,8 +4,10 @@ The argv fix-up moves ``-m``/``--multirun`` in front of all overrides: hydra-cor
 parser rejects overrides on both sides of the flag (upstream issue #3053). Before Hydra starts,
 ``preflight`` composes the config (Hydra's groups included) and turns composition errors into one
 line; for a sweep, ``check_sweep`` validates every job the way ``pipeline.run`` would (both live in
-:mod:`rgexp.cli`, which ``python -m rgexp.report`` shares). Errors exit 2 (bad input), 1 (the
-artifact location cannot be written) or 130 (stopped by a signal).
+:mod:`rgexp.cli`, which ``python -m rgexp.report`` shares). Errors are one line and exit 2 (bad
+input), 1 (the artifact location cannot be written; the tracking store refused a write), 75 (the
+tracking server stayed away past ``tracking.retry_seconds``: the line says what waits on local
+disk and the command that completes the run) or 130 (stopped by a signal).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from rgexp.errors import ConfigError, Interrupted, StorageError
 
 from rgexp.cli import CONFIG_DIR, check_sweep, explain, fix_argv, preflight  # noqa: F401  (re-exported)
 
+EXIT_TRACKING_LOST = 75  # EX_TEMPFAIL (sysexits.h): try again later, here once the server is back
+
 
 def hydra_tags() -> tuple[dict[str, str], list[str]]:
     """MLflow tags from Hydra's runtime (overrides, sweep id, job number) and the task overrides."""
@@ -37,9 +41,24 @@ def hydra_tags() -> tuple[dict[str, str], list[str]]:
     return tags, overrides
 
 
+def resume_hint(err: BaseException, cfg: DictConfig) -> str:
+    """The command that continues the run ``err`` is about: the one the tracking layer wrote
+    (it knows the store and the pending record), else one from the run id and this config's
+    tracking keys."""
+    command = getattr(err, "resume_command", None)
+    run_id = getattr(err, "run_id", None)
+    if command is None and run_id is not None:
+        from rgexp.tracking.outage import resume_command
+
+        tracking = cfg.get("tracking") or {}
+        command = resume_command(run_id, tracking.get("uri"), tracking.get("root"))
+    return command or "python -m rgexp resume=<run_id>"
+
+
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
 def _task(cfg: DictConfig) -> None:
     from rgexp.pipeline import run
+    from rgexp.tracking import TrackingError, TrackingLost
 
     tags, overrides = hydra_tags()
     try:
@@ -48,12 +67,17 @@ def _task(cfg: DictConfig) -> None:
         print(f"rgexp: error: {explain(err, overrides)}", file=sys.stderr)
         sys.exit(2)
     except Interrupted as err:
-        run_id = getattr(err, "run_id", "<run_id>")
-        print(f"rgexp: interrupted ({err}); resume with: python -m rgexp resume={run_id}", file=sys.stderr)
+        print(f"rgexp: interrupted ({err}); resume with: {resume_hint(err, cfg)}", file=sys.stderr)
         sys.exit(130)
     except StorageError as err:  # the run (if one was started) has been marked FAILED
-        run_id = getattr(err, "run_id", None)
-        hint = f"; once it is writable, resume with: python -m rgexp resume={run_id}" if run_id else ""
+        hint = f"; once it is writable, resume with: {resume_hint(err, cfg)}" if getattr(err, "run_id", None) else ""
+        print(f"rgexp: error: {err}{hint}", file=sys.stderr)
+        sys.exit(1)
+    except TrackingLost as err:  # the message says what waits where, and the resume command
+        print(f"rgexp: error: {err}", file=sys.stderr)
+        sys.exit(EXIT_TRACKING_LOST)
+    except TrackingError as err:  # the server refused a write: the run (if any) is marked FAILED
+        hint = f"; resume with: {resume_hint(err, cfg)}" if getattr(err, "run_id", None) else ""
         print(f"rgexp: error: {err}{hint}", file=sys.stderr)
         sys.exit(1)
     if cfg.get("quiet"):

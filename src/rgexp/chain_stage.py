@@ -11,13 +11,16 @@ times, ``variational/kl_rbm`` its distance from the chain RBM rebuilt there). Ca
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from rgexp.analysis import effective_coupling, layer_effective_couplings
 from rgexp.ising.data import IsingData
+from rgexp.models import is_stack
+from rgexp.metric_names import EXACT, companion, metric, with_companions
 from rgexp.rg import coupling_flow, decimation_stack_flow
+from rgexp.seeding import numpy_generator
 from rgexp.tracking import TrackedRun
 
 __all__ = ["chain_coupling_stage", "VARIATIONAL_MAX_N"]
@@ -25,12 +28,10 @@ __all__ = ["chain_coupling_stage", "VARIATIONAL_MAX_N"]
 VARIATIONAL_MAX_N = 16  # exact enumeration of the variational construction: 2^16 states
 
 
-def _log(tracked: TrackedRun, name: str, t: float, values: list[tuple[float, float]]) -> None:
+def _log(tracked: TrackedRun, name: str, values: list[tuple[float, float | None]]) -> None:
+    """``name`` (and its ``_err`` where given) against step."""
     for step, (v, e) in enumerate(values):
-        metrics = {f"{name}/T{t:.4f}": v}
-        if e is not None:
-            metrics[f"{name}_err/T{t:.4f}"] = e
-        tracked.log_metrics(metrics, step=step)
+        tracked.log_metrics(with_companions(name, v, err=e), step=step)
 
 
 def _safe_coupling(x: np.ndarray, periodic: bool) -> tuple[float, float] | None:
@@ -41,30 +42,31 @@ def _safe_coupling(x: np.ndarray, periodic: bool) -> tuple[float, float] | None:
     return est.value, est.error
 
 
-def chain_coupling_stage(model, data: IsingData, rg, sampler, gen: np.random.Generator,
+def chain_coupling_stage(model, data: IsingData, rg, sampler, seed_at: Callable[[float], np.random.SeedSequence],
                          tracked: TrackedRun) -> dict[float, dict[str, Any]]:
-    """Coupling flows of the RG steps, the stack's layers and the exact variational construction."""
+    """Coupling flows of the RG steps, the stack's layers and the exact variational construction;
+    ``seed_at(T)``: the stream of the RG steps' tie-breaks at T."""
     periodic = bool(getattr(sampler, "periodic", True))
     J, h = float(getattr(sampler, "J", 1.0)), float(getattr(sampler, "h", 0.0))
     exact_rg = rg.rule == "decimation" and rg.b == 2
     out: dict[float, dict[str, Any]] = {}
     for t, spins in zip(data.temperatures, data.spins):
         K0, h0, res = J / t, h / t, {}
-        steps = [_safe_coupling(x, periodic) for x in rg(spins, gen, ndim=1)]
+        steps = [_safe_coupling(x, periodic) for x in rg(spins, numpy_generator(seed_at(t)), ndim=1)]
         res["rg"] = [s for s in steps if s is not None]
-        _log(tracked, "rg/coupling", t, res["rg"])
+        _log(tracked, metric("rg", "coupling", T=t), res["rg"])
         if exact_rg:
             res["rg_exact"] = coupling_flow(K0, h0, rg.n_steps)[0].tolist()
-            _log(tracked, "rg/coupling_exact", t, [(k, None) for k in res["rg_exact"]])
-        if hasattr(model, "rbms"):
+            _log(tracked, companion(metric("rg", "coupling", T=t), EXACT), [(k, None) for k in res["rg_exact"]])
+        if is_stack(model):
             layers = layer_effective_couplings(model, spins.astype(np.float64), periodic=periodic)
             res["stack"] = [(lc.coupling.value, lc.coupling.error) for lc in layers]
-            _log(tracked, "stack/coupling", t, res["stack"])
+            _log(tracked, metric("stack", "coupling", T=t), res["stack"])
         n_var = min(VARIATIONAL_MAX_N, data.lattice_shape[0])
         if rg.n_steps > 0 and n_var % 2**rg.n_steps == 0 and n_var // 2**rg.n_steps >= 2:
             flow = decimation_stack_flow(n_var, K0, rg.n_steps, h=h0, periodic=periodic)
             res["variational"] = flow.K.tolist()
-            _log(tracked, "variational/coupling", t, [(k, None) for k in flow.K])
-            _log(tracked, "variational/kl_rbm", t, [(k, None) for k in flow.kl_rbm])
+            _log(tracked, metric("variational", "coupling", T=t), [(k, None) for k in flow.K])
+            _log(tracked, metric("variational", "kl_rbm", T=t), [(k, None) for k in flow.kl_rbm])
         out[float(t)] = res
     return out

@@ -10,7 +10,10 @@ from pathlib import Path
 
 from rgexp.errors import ConfigError, StorageError
 
-CONFIG_DIR = str(Path(__file__).resolve().parent / "conf")  # inside the package: a clone, an editable install and a wheel alike
+# The Hydra configs live inside the package (shipped as package data, see pyproject.toml), so a
+# clone, an editable install, `pip install .` and a wheel all find them, from any working directory
+# (tests/test_harness/test_wheel.py installs a wheel into a fresh venv and runs a preset elsewhere).
+CONFIG_DIR = str(Path(__file__).resolve().parent / "conf")
 MULTIRUN_FLAGS = ("-m", "--multirun")
 
 

@@ -9,6 +9,7 @@ annotations give the allowed values), then instantiated, so the target's own ran
 from __future__ import annotations
 
 import collections.abc
+import dataclasses
 import inspect
 import re
 import types
@@ -19,12 +20,19 @@ from typing import Any, Literal
 from hydra.utils import get_method, instantiate
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from rgexp.checks import is_int, is_number
 from rgexp.errors import ConfigError
 
-__all__ = ["RunSettings", "GROUPS", "check_config", "instantiate_node", "instantiate_group", "describe",
-           "flat_items"]
+__all__ = ["RunSettings", "GROUPS", "HARMLESS", "HARMLESS_SETTINGS", "HARMLESS_GROUPS", "check_config",
+           "instantiate_node", "instantiate_group", "describe", "flat_items"]
 
 GROUPS: tuple[str, ...] = ("sampler", "model", "flow", "rg", "analysis", "tracking", "cache")
+# The top-level settings and nodes that cannot change a run's numbers: a resume takes them from the
+# command line (rgexp.resume), and the report groups runs that differ only in them (and in their
+# seeds and device, rgexp.report.collect).
+HARMLESS_SETTINGS: tuple[str, ...] = ("resume", "progress", "quiet", "checkpoint_every")
+HARMLESS_GROUPS: tuple[str, ...] = ("tracking", "cache", "hydra")
+HARMLESS: tuple[str, ...] = HARMLESS_SETTINGS + HARMLESS_GROUPS
 _SEQ = (list, tuple, collections.abc.Sequence)
 _HYDRA_KEYS = {"_target_", "_partial_", "_convert_", "_recursive_", "_args_"}
 
@@ -42,6 +50,7 @@ class RunSettings:
     resume: str | None = None
     checkpoint_every: int = 500
     train_temperatures: list[float] | None = None
+    stages: list[str] = dataclasses.field(default_factory=list)  # rgexp.stages modules, in order
 
 
 def flat_items(tree: Any, prefix: str = "") -> dict[str, Any]:
@@ -83,9 +92,9 @@ def _matches(value: Any, annotation: Any) -> bool:
     if annotation is bool:
         return isinstance(value, bool)
     if annotation is int:
-        return isinstance(value, int) and not isinstance(value, bool)
+        return is_int(value)
     if annotation is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
+        return is_number(value)
     if annotation is str:
         return isinstance(value, str)
     if annotation is dict or origin is dict:
@@ -189,7 +198,7 @@ def _check_data_sizes(resolved: dict[str, Any]) -> None:
     the training set, n_T × n_samples minus the held-out part."""
     sampler, train = resolved.get("sampler") or {}, (resolved.get("model") or {}).get("train") or {}
     temps, n = sampler.get("temperatures"), sampler.get("n_samples")
-    if not isinstance(temps, list) or not temps or not isinstance(n, int) or isinstance(n, bool) or n < 1:
+    if not isinstance(temps, list) or not temps or not is_int(n) or n < 1:
         return  # the sampler's own check names the bad value
     total = len(temps) * n
     extra = train.get("layer_overrides") or {}

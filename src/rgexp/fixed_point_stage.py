@@ -1,6 +1,6 @@
 """The fixed-point stage: the RBM flow's fixed point measured at scheduled training updates.
 
-Called from inside training (``stages.train_model`` polls it after every update): at each update of
+Called from inside training (``rgexp.stages.training`` polls it after every update): at each update of
 the schedule (``analysis.fixed_point``) it flows T = ∞ starts (and the data nearest T_c) through the
 current RBM and logs ``fixed_point/*`` at step = that update. Its randomness is the ``fixed_point``
 stream's child keyed by the update, so it neither touches the training's generator (the weights
@@ -17,6 +17,7 @@ import torch
 
 from rgexp.analysis.fixed_point import FixedPoint, fixed_point_readings
 from rgexp.ising.data import IsingData
+from rgexp.metric_names import format_temperature, metric, with_companions
 from rgexp.seeding import child_stream, torch_generator
 from rgexp.tracking import TrackedRun
 
@@ -31,11 +32,13 @@ class FixedPointTracker:
         self.spec, self.rbm, self.readers, self.seed, self.tracked = spec, rbm, readers, seed, tracked
         self.lattice_shape = data.lattice_shape
         self.due_updates = set(spec.schedule(total_updates))
-        self.starts: dict[str, torch.Tensor | None] = {"": None}  # "": the T = ∞ start (drawn per update)
+        # start -> its configurations: None, the T = ∞ start (drawn per update, logged without a /T
+        # qualifier); the data's temperature nearest T_c (logged with its /T<T>)
+        self.starts: dict[float | None, torch.Tensor | None] = {None: None}
         if spec.from_data:
             i = int(np.argmin(np.abs(data.temperatures - T_c)))
             rows = data.spins[i][: spec.n_samples].reshape(-1, data.n_visible)
-            self.starts[f"/T{data.temperatures[i]:.4f}"] = rbm.from_spins(rows)
+            self.starts[float(data.temperatures[i])] = rbm.from_spins(rows)
         self.points: list[dict[str, float]] = []
 
     def due(self, update: int) -> bool:
@@ -45,15 +48,14 @@ class FixedPointTracker:
         """Measure at ``update`` and log the metrics at that step."""
         gen = torch_generator(child_stream(self.seed, update), self.rbm.device)
         metrics: dict[str, float] = {}
-        for suffix, v0 in self.starts.items():  # a fixed order: the generator's draws are reproducible
+        for start, v0 in self.starts.items():  # a fixed order: the generator's draws are reproducible
             if v0 is None:
                 v0 = self.rbm.from_spins(self.spec.random_configs(self.rbm.n_visible, gen))
             found = fixed_point_readings(self.rbm, v0, self.spec.n_steps, self.spec.drift_steps, gen,
                                          self.lattice_shape, self.readers)
             found["temperature"] = found["temperature_energy"]
             for name, est in found.items():
-                metrics[f"fixed_point/{name}{suffix}"] = est.value
-                metrics[f"fixed_point/{name}_err{suffix}"] = est.error
+                metrics |= with_companions(metric("fixed_point", name, T=start), est.value, err=est.error)
         metrics = {k: float(v) for k, v in metrics.items() if np.isfinite(v)}
         self.tracked.log_metrics(metrics, step=update)
         self.points.append({"update": float(update)} | metrics)
@@ -68,4 +70,6 @@ class FixedPointTracker:
     def figure(self) -> Any:
         from rgexp.analysis.fixed_point_figures import plot_fixed_point
 
-        return plot_fixed_point(self.points, sorted(s for s in self.starts))
+        # the figure's names: fixed_point/<reading><suffix>, suffix "" (T = ∞) or "/T<T>" (the data)
+        suffixes = sorted("" if t is None else "/" + format_temperature(t) for t in self.starts)
+        return plot_fixed_point(self.points, suffixes)

@@ -1,7 +1,8 @@
 """The pipeline's measurement stages: observables and thermometer readings of every set of
 configurations, the thermometer itself, and the visible–hidden correlators.
 
-Called only by :mod:`rgexp.pipeline` and :mod:`rgexp.stages`; logs through the open run.
+Called only by the stage modules of :mod:`rgexp.stages`; logs through the open run (or any object
+with its logging methods).
 """
 
 from __future__ import annotations
@@ -28,10 +29,12 @@ from rgexp.analysis.receptive_plots import plot_correlator_maps, plot_G
 from rgexp.analysis.receptive_size import arrange_on_grid
 from rgexp.analysis.thermometer_figures import plot_confusion, plot_temperature_histograms
 from rgexp.ising.data import IsingData
-from rgexp.seeding import child_stream, torch_generator
+from rgexp.models import is_stack
+from rgexp.metric_names import format_temperature, metric, with_companions
+from rgexp.seeding import child_stream, keyed_stream, numpy_generator, torch_generator
 from rgexp.tracking import TrackedRun
 
-__all__ = ["Measurer", "train_thermometer_stage", "receptive_stage"]
+__all__ = ["Measurer", "train_thermometer_stage", "receptive_stage", "layer_orders"]
 
 
 class Measurer:
@@ -43,14 +46,19 @@ class Measurer:
     error); the readings are kept for the temperature-histogram figures.
     """
 
-    def __init__(self, analysis: dict, tracked: TrackedRun, thermometers: dict | None = None, generator=None,
-                 scaling_temperatures: list[float] | None = None, rng: np.random.Generator | None = None,
-                 curves: dict | None = None) -> None:
+    def __init__(self, analysis: dict, tracked: TrackedRun, thermometers: dict | None = None,
+                 read_seed: np.random.SeedSequence | None = None, scaling_temperatures: list[float] | None = None,
+                 scaling_seed: np.random.SeedSequence | None = None, curves: dict | None = None,
+                 device: torch.device | str = "cpu") -> None:
         self.measurements = analysis["measurements"]
         self.reader = analysis.get("thermometer")
         self.scaling = analysis.get("scaling")
-        self.tracked, self.thermometers, self.generator = tracked, thermometers or {}, generator
-        self.scaling_temperatures, self.rng = list(scaling_temperatures or []), rng
+        self.tracked, self.thermometers, self.device = tracked, thermometers or {}, device
+        # every reading and fit draws from its own (stage, T, step) stream: nothing measured depends
+        # on what else was measured, or in which order
+        self.read_seed = read_seed if read_seed is not None else np.random.SeedSequence(0)
+        self.scaling_seed = scaling_seed if scaling_seed is not None else np.random.SeedSequence(1)
+        self.scaling_temperatures = list(scaling_temperatures or [])
         self.curves = curves or {}  # "energy" | "magnetization" -> lattice shape -> Monte Carlo curve
         self.readings: dict[str, dict[float, list]] = {}
         self.deltas: dict[str, dict[str, list]] = {}
@@ -61,20 +69,22 @@ class Measurer:
         curves: dict[str, list] = {}
         for step, x in enumerate(configs):
             estimates = dict(self.measurements(x))
-            reading = self._read(x)
+            generator = torch_generator(keyed_stream(self.read_seed, stage, temperature, step), self.device)
+            reading = self._read(x, generator)
             if reading is not None:
                 estimates["temperature"] = self.reader.temperature(
-                    reading, x, self.curves.get(self.reader.reading, {}).get(tuple(x.shape[1:])), self.generator)
+                    reading, x, self.curves.get(self.reader.reading, {}).get(tuple(x.shape[1:])), generator)
                 self.readings.setdefault(stage, {}).setdefault(temperature, []).append(reading)
             if stage == "flow" and self.binned is not None:
                 self._pool(step, x, reading)
             for name, est in estimates.items():
-                self.tracked.log_metrics({f"{stage}/{name}/T{temperature:.4f}": est.value,
-                                          f"{stage}/{name}_err/T{temperature:.4f}": est.error}, step=step)
+                self.tracked.log_metrics(with_companions(metric(stage, name, T=temperature), est.value, err=est.error),
+                                         step=step)
                 curves.setdefault(name, []).append((est.value, est.error))
             if self.scaling is not None and temperature in self.scaling_temperatures:
-                main = temperature == self.scaling_temperatures[0]
-                self._fit_deltas(stage if main else f"{stage}@T{temperature:.4f}", step, x)
+                extra = temperature if temperature != self.scaling_temperatures[0] else None
+                rng = numpy_generator(keyed_stream(self.scaling_seed, stage, temperature, step))
+                self._fit_deltas(stage, extra, step, x, rng)
         return curves
 
     def _pool(self, step: int, x: np.ndarray, reading) -> None:
@@ -111,19 +121,18 @@ class Measurer:
             out[by] = steps
         return out
 
-    def _fit_deltas(self, stage: str, step: int, x: np.ndarray) -> None:
+    def _fit_deltas(self, stage: str, extra: float | None, step: int, x: np.ndarray,
+                    rng: np.random.Generator) -> None:
         """Δ_op of configurations x (a flow length or RG step) at a scaling temperature: the main one
-        logs ``stage/delta_op``, an extra one (``stage@T<T>``) ``stage/delta_op/T<T>``."""
-        base, _, suffix = stage.partition("@")
+        logs ``stage/delta_op``, an extra one (``extra``: its T) ``stage/delta_op/T<T>``."""
+        key = stage if extra is None else f"{stage}@{format_temperature(extra)}"  # for the figures
         for op in self.scaling.operators:
-            fit = self.scaling.fit(x, op, self.rng)
+            fit = self.scaling.fit(x, op, rng)
             if fit is None:
                 continue
-            name = f"{base}/delta_{op}"
-            tail = f"/{suffix}" if suffix else ""
-            self.tracked.log_metrics({name + tail: fit.value, f"{name}_ci_low{tail}": fit.ci_low,
-                                      f"{name}_ci_high{tail}": fit.ci_high}, step=step)
-            self.deltas.setdefault(stage, {}).setdefault(op, []).append((step, fit.value, fit.ci_low, fit.ci_high))
+            self.tracked.log_metrics(with_companions(metric(stage, f"delta_{op}", T=extra), fit.value,
+                                                     ci_low=fit.ci_low, ci_high=fit.ci_high), step=step)
+            self.deltas.setdefault(key, {}).setdefault(op, []).append((step, fit.value, fit.ci_low, fit.ci_high))
 
     def fit_magnetization(self, stage: str, curves: dict[float, dict]) -> None:
         """Δ_σ from ⟨|m|⟩(T) below T_c at every step of ``stage`` (``stage/delta_sigma_from_m``)."""
@@ -136,9 +145,8 @@ class Measurer:
             fit = self.scaling.fit_magnetization(temps, m[:, step, 0], m[:, step, 1])
             if fit is None:
                 continue
-            name = f"{stage}/delta_sigma_from_m"
-            self.tracked.log_metrics({name: fit.value, f"{name}_err": fit.error, f"{name}_ci_low": fit.ci_low,
-                                      f"{name}_ci_high": fit.ci_high}, step=step)
+            self.tracked.log_metrics(with_companions(metric(stage, "delta_sigma_from_m"), fit.value, err=fit.error,
+                                                     ci_low=fit.ci_low, ci_high=fit.ci_high), step=step)
             self.deltas.setdefault(stage, {}).setdefault("sigma from ⟨|m|⟩", []).append(
                 (step, fit.value, fit.ci_low, fit.ci_high))
 
@@ -154,16 +162,16 @@ class Measurer:
             self.tracked.log_figure(fig, f"figures/delta_{base}{'_' + suffix if suffix else ''}.png")
         return self.deltas
 
-    def _read(self, x: np.ndarray):
+    def _read(self, x: np.ndarray, generator: torch.Generator):
         """The reading of the thermometer trained on x's lattice, if there is one."""
         thermometer = self.thermometers.get(tuple(x.shape[1:]))
         if thermometer is None:
             return None
-        return self.reader.measure(thermometer, x, generator=self.generator)
+        return self.reader.measure(thermometer, x, generator=generator)
 
-    def log_histograms(self, max_temperatures: int = 6) -> None:
-        """One heat map of readings against flow length per initial temperature (at most a few)."""
-        for stage, per_t in self.readings.items():
+    def log_histograms(self, stage: str, max_temperatures: int = 6) -> None:
+        """One heat map of ``stage``'s readings against step per initial temperature (at most a few)."""
+        for per_t in [self.readings[stage]] if stage in self.readings else []:
             temps = sorted(per_t)
             chosen = [temps[i] for i in np.unique(np.linspace(0, len(temps) - 1, max_temperatures).astype(int))]
             for t in chosen:
@@ -171,7 +179,7 @@ class Measurer:
                     continue
                 readings = {f"{stage} {k}": r for k, r in enumerate(per_t[t])}
                 fig = plot_temperature_histograms(readings, T_c=None, kind="heatmap")
-                self.tracked.log_figure(fig, f"figures/temperature_{stage}_T{t:.4f}.png")
+                self.tracked.log_figure(fig, f"figures/temperature_{stage}_{format_temperature(t)}.png")
 
 
 def train_thermometer_stage(analysis: dict, datasets: dict[tuple[int, ...], IsingData],
@@ -179,8 +187,9 @@ def train_thermometer_stage(analysis: dict, datasets: dict[tuple[int, ...], Isin
                             tracked: TrackedRun) -> dict[tuple[int, ...], Any]:
     """One thermometer per lattice shape in ``datasets`` (the data's first, then the coarse ones).
 
-    The data's thermometer logs ``thermometer/*`` per epoch; a coarse lattice's logs only its final
-    metrics, under ``thermometer/L<L>/final/*``. Each trains on its own stream of ``seed``. Returns
+    The data's thermometer logs ``thermometer/*`` per epoch and ``thermometer/final/*``; a coarse
+    lattice's logs only its final metrics, ``thermometer/L<L>/final/*``. Each trains on its own
+    stream of ``seed``. Returns
     ``{}`` when the thermometer is switched off or the grid has a single temperature.
     """
     reader = analysis.get("thermometer")
@@ -189,51 +198,29 @@ def train_thermometer_stage(analysis: dict, datasets: dict[tuple[int, ...], Isin
         return {}
     results = {}
     for i, (shape, data) in enumerate(datasets.items()):
-        prefix = "thermometer/" if i == 0 else f"thermometer/L{shape[-1]}/"
-        log = _curve_logger(tracked, "thermometer/") if i == 0 else None  # curves of the data's own only
-        ss = seed if i == 0 else child_stream(seed, i)
+        base = metric("thermometer") if i == 0 else metric("thermometer", L=shape[-1])
+        log = _curve_logger(tracked, "thermometer") if i == 0 else None  # curves of the data's own only
+        ss = keyed_stream(seed, "lattice", *map(int, shape))  # by its lattice, not its place in the list
         result = reader.fit(data, torch_generator(ss, device), device=device, log=log)
-        tracked.log_metrics(result.metrics(prefix=f"{prefix}final/"))
+        tracked.log_metrics(result.metrics(prefix=metric(base, "final") + "/"))
         name = "thermometer_confusion" if i == 0 else f"thermometer_confusion_L{shape[-1]}"
         tracked.log_figure(plot_confusion(result), f"figures/{name}.png")
         results[shape] = result
     return results
 
 
-def _curve_logger(tracked: TrackedRun, prefix: str) -> Callable[[int, dict[str, float]], None]:
+def _curve_logger(tracked: TrackedRun, stage: str) -> Callable[[int, dict[str, float]], None]:
     def log(step: int, metrics: dict[str, float]) -> None:
-        tracked.log_metrics({f"{prefix}{k}": v for k, v in metrics.items()}, step=step)
+        tracked.log_metrics({metric(stage, k): v for k, v in metrics.items()}, step=step)
 
     return log
-
-
-def baseline_stage(scaling, datasets: dict[int, IsingData], rng: np.random.Generator,
-                   tracked: TrackedRun) -> dict[str, list]:
-    """Δ of each operator against T on Monte Carlo data of each size L (the sources' baseline):
-    ``mc/delta_op/L<L>/T<T>`` with its interval, and one figure."""
-    points: dict[str, list] = {}
-    for L, data in sorted(datasets.items()):
-        for t, spins in zip(data.temperatures, data.spins):
-            for op in scaling.operators:
-                fit = scaling.fit(spins, op, rng)
-                if fit is None:
-                    continue
-                name = f"mc/delta_{op}/L{L}/T{t:.4f}"
-                tracked.log_metrics({name: fit.value, f"mc/delta_{op}_ci_low/L{L}/T{t:.4f}": fit.ci_low,
-                                     f"mc/delta_{op}_ci_high/L{L}/T{t:.4f}": fit.ci_high})
-                points.setdefault(f"{op}, L = {L}", []).append((float(t), fit.value, fit.ci_low, fit.ci_high))
-    if points:
-        exact = {k: scaling.exact[k.split(",")[0]] for k in points if k.split(",")[0] in scaling.exact}
-        fig = delta_curves(points, exact, "temperature T", f"Monte Carlo data (T_c = {scaling.T_c:.4f})")
-        tracked.log_figure(fig, "figures/delta_vs_T_mc.png")
-    return points
 
 
 def layer_orders(analysis: dict, model, data: IsingData) -> list[np.ndarray | None] | None:
     """For ``receptive.arrange_layers``: per stack layer (index 0 = the input), the unit order that
     lays a square layer out by its receptive fields (None: keep index order); None when off."""
     spec = analysis.get("receptive")
-    if spec is None or not spec.arrange_layers or not hasattr(model, "rbms") or len(data.lattice_shape) != 2:
+    if spec is None or not spec.arrange_layers or not is_stack(model) or len(data.lattice_shape) != 2:
         return None
     spins = data.spins[spec.pick(data.temperatures)][: spec.n_samples].astype(np.float64)
     orders: list[np.ndarray | None] = [None]
@@ -256,10 +243,10 @@ def receptive_stage(analysis: dict, model, data: IsingData, rg, gen: np.random.G
         return {}
     i = spec.pick(data.temperatures)
     spins = data.spins[i][: spec.n_samples].astype(np.float64)
-    torch_gen = torch.Generator(device=model.device if hasattr(model, "device") else "cpu")
+    torch_gen = torch.Generator(device=model.device)
     torch_gen.manual_seed(int(gen.integers(2**62)))
     correlators = {}
-    if hasattr(model, "rbms"):
+    if is_stack(model):
         for layer in range(1, len(model.rbms) + 1):
             correlators[f"stack layer {layer}"] = stacked_correlator(model, spins, layer, sample=spec.sample,
                                                                     generator=torch_gen)
@@ -273,9 +260,10 @@ def receptive_stage(analysis: dict, model, data: IsingData, rg, gen: np.random.G
         curves[label] = correlator_of_correlators(c, data.lattice_shape)
         tracked.log_arrays(f"arrays/G_{slug}.npz", d=curves[label].d, G=curves[label].G, dG=curves[label].dG)
         size = receptive_field_size(c, data.lattice_shape)
-        sizes[label] = {"radius": size.rms_radius.value, "radius_err": size.rms_radius.error,
-                        "n_resolved": int(size.resolved.sum())}
-        tracked.log_metrics({f"receptive/{slug}/{k}": float(v) for k, v in sizes[label].items()})
+        rms, n_resolved = size.rms_radius, int(size.resolved.sum())
+        sizes[label] = {"radius": rms.value, "radius_err": rms.error, "n_resolved": n_resolved}
+        tracked.log_metrics(with_companions(metric("receptive", slug, "radius"), float(rms.value), err=float(rms.error))
+                            | {metric("receptive", slug, "n_resolved"): float(n_resolved)})
     curves |= _null_curves(spec, data.lattice_shape, gen)
     tracked.log_figure(plot_G(curves), "figures/G_of_d.png")
     tracked.set_tags({"receptive_temperature": f"{data.temperatures[i]:.6g}"})

@@ -3,7 +3,10 @@
 ``python -m rgexp resume=<run_id>`` composes the default config, but what runs is the config the
 run was started with; only keys that cannot change the numbers (``HARMLESS``) are taken from the
 command line. Everything is checked before the run is touched: a missing run, a changed config or
-a missing/corrupt checkpoint is a ConfigError and the run stays as it was.
+a missing/corrupt checkpoint is a ConfigError and the run stays as it was. A run on a tracking
+server that went away mid-run resumes from the local copy of its checkpoint (written before each
+upload, so never older than the server's), after uploading what it kept while the server was away
+(:meth:`rgexp.tracking.MLflowTracker.reopen`).
 """
 
 from __future__ import annotations
@@ -12,12 +15,11 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from rgexp.config import GROUPS, flat_items, instantiate_node
+from rgexp.config import GROUPS, HARMLESS, flat_items, instantiate_node
 from rgexp.errors import ConfigError
+from rgexp.tracking.probe import unreachable
 
 __all__ = ["prepare", "changed_keys", "HARMLESS"]
-
-HARMLESS: tuple[str, ...] = ("resume", "progress", "quiet", "checkpoint_every", "tracking", "cache", "hydra")
 
 
 def _plain(cfg: DictConfig) -> dict[str, Any]:
@@ -49,6 +51,10 @@ def prepare(cfg: DictConfig, overrides: list[str] | None) -> tuple[DictConfig, d
     """(config to run, checkpoint) for ``cfg.resume``; ConfigError for anything wrong."""
     run_id = str(cfg.resume)
     tracker = instantiate_node(cfg.tracking, "tracking")
+    problem = unreachable(tracker.uri)
+    if problem is not None:  # before asking for the run: a missing server is not a missing run
+        raise ConfigError(f"tracking.uri={tracker.uri}: the tracking server cannot be reached: {problem}; "
+                          f"resume=… needs it: start it, then run the command again")
     if not tracker.run_exists(run_id):
         raise ConfigError(f"resume={run_id}: no such run in the tracking store {tracker.uri}")
     try:

@@ -38,7 +38,9 @@ class Estimate:
     n_eff: float | None = None
 
     def as_dict(self, prefix: str = "") -> dict[str, float]:
-        """Flat ``{prefix+field: value}`` of the fields that are set (for metric logging)."""
+        """Flat ``{prefix+field: value}`` of the fields that are set: a record of the estimate. Not
+        for metric names: log an estimate as ``X`` with its companions ``X_err``, ``X_ci_low``, …
+        (:func:`rgexp.metric_names.estimate_metrics`)."""
         return {f"{prefix}{k}": float(v) for k, v in asdict(self).items() if v is not None}
 
     def __str__(self) -> str:

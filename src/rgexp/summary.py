@@ -7,15 +7,15 @@ import math
 import re
 from collections.abc import Mapping
 
-from rgexp.report.names import companions_of  # the one companion convention (no heavy imports)
+from rgexp.metric_names import CI_HIGH, CI_LOW, ERR, companions_of
 
-__all__ = ["HEADLINES", "run_summary", "ui_address"]
+__all__ = ["HEADLINES", "headline_regex", "run_summary", "ui_address"]
 
 Latest = Mapping[str, tuple[int, float]]  # metric -> (its last step, its value there)
 
 # (label, metric; "*" stands for the start temperature T<T> or a layer name): shown where logged
 HEADLINES: tuple[tuple[str, str], ...] = (
-    ("thermometer held-out accuracy", "thermometer/final/accuracy_value"),
+    ("thermometer held-out accuracy", "thermometer/final/accuracy"),
     ("flows end at T (thermometer)", "flow/temperature/T*"),
     ("⟨|m|⟩ at the flows' end", "flow/abs_magnetization/T*"),
     ("pooled flow, binned by class: T", "flow_binned/temperature"),
@@ -34,20 +34,25 @@ HEADLINES: tuple[tuple[str, str], ...] = (
 
 
 def _one(latest: Latest, name: str) -> str:
-    """The value with its interval (or error) from its logged companions (rgexp.report.names)."""
+    """The value with its interval (or error) from its logged companions (rgexp.metric_names)."""
     value, found = latest[name][1], companions_of(name, latest.keys())
-    if "ci_low" in found and "ci_high" in found:
-        return f"{value:.4g} [{latest[found['ci_low']][1]:.4g}, {latest[found['ci_high']][1]:.4g}]"
-    err = latest[found["err"]][1] if "err" in found else None
+    if CI_LOW in found and CI_HIGH in found:
+        return f"{value:.4g} [{latest[found[CI_LOW]][1]:.4g}, {latest[found[CI_HIGH]][1]:.4g}]"
+    err = latest[found[ERR]][1] if ERR in found else None
     return f"{value:.4g} ± {err:.2g}" if err is not None and math.isfinite(err) else f"{value:.4g}"
+
+
+def headline_regex(pattern: str) -> re.Pattern:
+    """A headline's metric as a regex: ``*`` is one segment (``T1.5000``, a layer's name)."""
+    return re.compile(re.escape(pattern).replace(r"\*", r"([^/]+)"))
 
 
 def _headline(latest: Latest, label: str, pattern: str) -> str | None:
     if "*" not in pattern:
         return f"{label}: {_one(latest, pattern)}" if pattern in latest else None
-    regex = re.compile(re.escape(pattern).replace(r"\*", r"([^/]+)"))
+    regex = headline_regex(pattern)
     hits = {n: v for n, v in latest.items() if regex.fullmatch(n)}  # companions never match: their suffix
-    # sits on the observable (flow/temperature_err/T…) or the last segment (…/radius_err)
+    # sits on the last segment that is not a qualifier (flow/temperature_err/T…, …/radius_err)
     if not hits:
         return None
     values = [v for _, v in hits.values()]

@@ -8,7 +8,7 @@ from rgexp.config import check_config
 from rgexp.errors import ConfigError
 from rgexp.ising import T_C
 from rgexp.rg import BlockSpinRG
-from rgexp.stages import coarse_sizes
+from rgexp.stages import coarse_sizes  # a one-layer _Stack is a single RBM: its hidden layer is not a lattice read
 from tests.conftest import compose_config
 
 
@@ -52,10 +52,17 @@ class _Stack:
     def __init__(self, hidden):
         self.rbms = [type("R", (), {"n_hidden": h})() for h in hidden]
 
+    @classmethod
+    def single(cls, n_hidden: int):
+        """A one-RBM model: its only layer is itself."""
+        model = cls([])
+        model.n_hidden, model.rbms = n_hidden, [model]
+        return model
+
 
 def test_coarse_sizes_cover_rg_steps_and_square_layers():
     rg = BlockSpinRG(b=2, rule="average", n_steps=3)
-    assert coarse_sizes((64, 64), rg, object()) == [32, 16, 8]
+    assert coarse_sizes((64, 64), rg, _Stack.single(49)) == [32, 16, 8]
     assert coarse_sizes((32, 32), BlockSpinRG(b=2, rule="average", n_steps=1), _Stack([256, 64, 60])) == [16, 8]
-    assert coarse_sizes((8, 8), BlockSpinRG(b=2, rule="average", n_steps=2), object()) == [4]  # 2×2 dropped
-    assert coarse_sizes((64,), rg, object()) == []
+    assert coarse_sizes((8, 8), BlockSpinRG(b=2, rule="average", n_steps=2), _Stack.single(49)) == [4]  # 2×2 dropped
+    assert coarse_sizes((64,), rg, _Stack.single(49)) == []

@@ -34,7 +34,10 @@ def test_magnetization_interval_covers_with_noisy_onsager_data():
     for _ in range(300):
         f = fit_magnetization_exponent(T, m + dm * rng.normal(size=m.size), dm, t_max=0.1, correction=True)
         hits.append(f.ci_low <= 0.125 <= f.ci_high)
-    assert 0.85 <= np.mean(hits) <= 0.97  # Binomial(300, 0.9): sd 1.7 %
+    # The interval is conservative by design (a t quantile, errors scaled by max(1, χ²/dof)): it covers
+    # ~95% (rng seeds 23–37: 0.91–0.97, mean 0.947), so 0.97 was 1.8 sd from its rate. Binomial(300,
+    # 0.947): sd 1.3 %; 0.85–0.99 holds that rate ± 3.3 sd and an exact 90% one (sd 1.7 %) too.
+    assert 0.85 <= np.mean(hits) <= 0.99
 
 
 def test_magnetization_per_flow_and_window():

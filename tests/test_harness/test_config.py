@@ -2,8 +2,9 @@
 
 import pytest
 
+from rgexp.devices import resolve_device
 from rgexp.errors import ConfigError
-from rgexp.pipeline import resolve_device, validate
+from rgexp.pipeline import validate
 from tests.conftest import CONF, compose_config
 
 

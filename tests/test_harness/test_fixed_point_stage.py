@@ -49,7 +49,7 @@ def test_fixed_point_leaves_training_alone_and_matches_a_direct_flow(smoke_cfg, 
     assert all(p > 0 for p in parts) and sum(parts) < t["perf/train_fit_seconds"] < t["perf/training_seconds"]
     stages = [k for k in t if k.startswith("perf/") and k.endswith("_seconds") and not k.startswith("perf/train_")]
     assert {"perf/monte_carlo_seconds", "perf/thermometers_seconds", "perf/training_seconds",
-            "perf/flow_rg_measurements_seconds", "perf/total_seconds"} <= set(stages)
+            "perf/rbm_flow_seconds", "perf/block_rg_seconds", "perf/total_seconds"} <= set(stages)
     assert 0.05 < t["perf/peak_rss_gb"] < 24
 
 

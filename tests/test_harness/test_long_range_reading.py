@@ -15,7 +15,8 @@ from rgexp import pipeline
 from rgexp.analysis.energy_thermometer import EnergyCurve, ModelEnergyCurve
 from rgexp.errors import ConfigError
 from rgexp.ising.long_range import coupling_table
-from rgexp.pipeline import _curves_needed, run
+from rgexp.pipeline import run
+from rgexp.stages.thermometers import CURVES, curves_needed as _curves_needed
 
 LONG_RANGE = ("sampler=long_range", "sampler.L=8", "sampler.sigma=1.25", "sampler.n_samples=60",
               "sampler.temperatures=[4.0,6.5,9.0]", "sampler.couplings=minimum_image", "rg.n_steps=1",
@@ -87,7 +88,7 @@ def test_curves_needed():
     assert _curves_needed({"thermometer": _Reader("mean")}) == set()
     assert _curves_needed({"thermometer": _Reader("energy"), "fixed_point": object()}) == {"energy", "magnetization"}
     assert _curves_needed({"thermometer": _Reader("mean"), "binned": _Binned()}) == {"energy"}
-    assert set(pipeline.CURVES) == {"energy", "nn_energy", "magnetization"}
+    assert set(CURVES) == {"energy", "nn_energy", "magnetization"}
 
 
 def test_a_bad_couplings_value_is_one_line_naming_the_key_and_the_choices():

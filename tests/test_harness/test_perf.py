@@ -12,10 +12,31 @@ def test_a_run_logs_its_stage_times_peak_memory_and_system_metrics(smoke_cfg, ml
     stages = {k: v for k, v in m.items() if k.startswith("perf/") and k.endswith("_seconds")
               and not k.startswith("perf/train_") and k != "perf/total_seconds"}
     assert {"perf/monte_carlo_seconds", "perf/thermometers_seconds", "perf/training_seconds",
-            "perf/flow_rg_measurements_seconds", "perf/scaling_fits_seconds"} <= set(stages)
+            "perf/rbm_flow_seconds", "perf/block_rg_seconds", "perf/scaling_fits_seconds"} <= set(stages)
     assert abs(sum(stages.values()) - m["perf/total_seconds"]) < 1e-6 and all(v >= 0 for v in stages.values())
     assert 0.05 < m["perf/peak_rss_gb"] < 24
     history = mlflow_client.get_metric_history(result["run_id"], "system/cpu_utilization_percentage")
     assert len(history) >= 2 and all(0 <= h.value <= 100 * 64 for h in history)
     assert "system/system_memory_usage_megabytes" in m
     assert logging.getLogger("mlflow").getEffectiveLevel() >= logging.WARNING
+
+
+def test_each_stage_reports_its_own_peak_memory():
+    import numpy as np
+    import pytest
+
+    from rgexp.perf import StageClock, stage_peak_supported
+
+    if not stage_peak_supported():
+        pytest.skip("per-stage peaks need Linux's /proc/self/clear_refs")
+    clock = StageClock(memory=True)
+    with clock("small"):
+        np.ones(1000)
+    with clock("big"):
+        x = np.ones(50_000_000)  # 400 MB, touched
+        del x
+    with clock("after"):
+        np.ones(1000)
+    p = clock.peaks
+    assert p["big"] - p["small"] > 0.35 and p["big"] - p["after"] > 0.35  # the peak is the stage's own
+    assert clock.peak_gb() >= p["big"] and clock.metrics()["perf/big_peak_rss_gb"] == p["big"]

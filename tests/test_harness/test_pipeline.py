@@ -105,14 +105,16 @@ def test_a_stop_during_the_monte_carlo_stage_leaves_a_resumable_run(smoke_cfg, m
     assert same_parameters(full["model"], resumed["model"]) and full["metrics"]["flow"] == resumed["metrics"]["flow"]
 
 
-# Safe points after training, in order: training done, then one per flow temperature (smoke: 3) and
-# the scaling fits (the thermometers train before the model). Counting back from the last poll names
-# where a stop lands.
-@pytest.mark.parametrize("back,stage", [(4, "training"), (3, "flow and RG")])
-def test_a_stop_between_stages_is_honoured_and_resumes_to_the_same_numbers(back, stage, smoke_cfg, mlflow_client):
+# Safe points after training, in order (smoke's stages; 3 temperatures): training done; rbm_flow after
+# each temperature, then its end; block_rg likewise; scaling_fits; receptive (the thermometers train
+# before the model, and no stop is acted on before its first checkpoint). Counting back from the last
+# poll names where a stop lands.
+@pytest.mark.parametrize("back,where", [(10, "after the training stage"), (8, "in the rbm_flow stage after T = 2.2692"),
+                                        (5, "in the block_rg stage after T = 1.5000"), (1, "after the scaling_fits stage")])
+def test_a_stop_between_stages_is_honoured_and_resumes_to_the_same_numbers(back, where, smoke_cfg, mlflow_client):
     counter = StopAfter(10**9)
     full = run(smoke_cfg(), should_stop=counter)
-    with pytest.raises(Interrupted, match=f"stopped after the {stage} stage") as info:
+    with pytest.raises(Interrupted, match=f"^stopped {where}$") as info:
         run(smoke_cfg(), should_stop=StopAfter(counter.calls - back - 1))
     run_id = info.value.run_id
     assert mlflow_client.get_run(run_id).info.status == "KILLED"
@@ -168,12 +170,12 @@ def test_resume_of_unknown_run_or_missing_checkpoint_is_refused(smoke_cfg, mlflo
 
 
 def test_a_run_that_raises_ends_failed(smoke_cfg, mlflow_client, monkeypatch):
-    import rgexp.stages
+    import rgexp.stages.rbm_flow
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(rgexp.stages, "flow_and_rg", broken)
+    monkeypatch.setattr(rgexp.stages.rbm_flow, "run", broken)
     with pytest.raises(RuntimeError, match="boom"):
         run(smoke_cfg("name=failing"))
     runs = mlflow_client.search_runs([mlflow_client.get_experiment_by_name("failing").experiment_id])
@@ -198,21 +200,32 @@ def test_thermometer_and_scaling_dimensions_along_the_flow(smoke_cfg, mlflow_cli
     cfg = smoke_cfg()
     out = run(cfg)
     metrics = mlflow_client.get_run(out["run_id"]).data.metrics
-    accuracy = metrics["thermometer/final/accuracy_value"]
-    assert 0.0 <= accuracy <= 1.0 and metrics["thermometer/final/accuracy_error"] > 0
+    accuracy = metrics["thermometer/final/accuracy"]
+    assert 0.0 <= accuracy <= 1.0 and metrics["thermometer/final/accuracy_err"] > 0
     history = mlflow_client.get_metric_history(out["run_id"], "flow/temperature/T2.2692")
     readings = [m.value for m in sorted(history, key=lambda m: m.step)]
     assert len(readings) == cfg.flow.n_steps + 1
     grid = list(cfg.sampler.temperatures)
     assert all(min(grid) <= t <= max(grid) for t in readings)  # a mean of grid temperatures
     # Δ_σ is fitted on the data at T_c (flow length 0) and on every flow length; at length 0 the
-    # configurations are Monte Carlo samples at T_c, so the 90% interval should hold Δ_σ = 1/8.
+    # configurations are Monte Carlo samples at T_c, so Δ_σ = 1/8 within errors. Not "the 90% interval
+    # holds 1/8": one seed in ten fails that. Its 99.9% interval (each side of the 90% one stretched by
+    # z(0.9995)/z(0.95) = 2, the bootstrap being near normal) misses 1/8 for one seed in a thousand;
+    # seeds 0–20 gave |Δ − 1/8| up to 1.9 bootstrap errors (≈ 0.03), a wrong fit is off by far more.
     deltas = out["metrics"]["delta"]["flow"]["sigma"]
     assert [k for k, *_ in deltas] == list(range(cfg.flow.n_steps + 1))
     _, value, lo, hi = deltas[0]
-    assert lo <= 0.125 <= hi and lo < value < hi
+    assert lo < value < hi and hi - lo < 0.2
+    assert value - 2 * (value - lo) <= 0.125 <= value + 2 * (hi - value), deltas[0]
     arts = {a.path for a in mlflow_client.list_artifacts(out["run_id"], "figures")}
     assert {"figures/delta_flow.png", "figures/thermometer_confusion.png", "figures/G_of_d.png"} <= arts
+
+
+# Thermometers that learn within the smoke run: smoke's 5 epochs at lr 1e-3 (~20 Adam updates for the
+# 4×4 one) leave them near chance (seeds 0–9: the 4×4 accuracy's lower bound 0.25–0.37 against 1/3,
+# and for 5 of the 10 an RG-step reading on the wrong side of T_c); 20 epochs at lr 1e-2 gave
+# 0.44–0.58 and RG-step readings ≤ 1.9 (from 1.5) and ≥ 3.3 (from 3.5) for seeds 0–15.
+TRAINED = ("analysis.thermometer.lr=1e-2", "analysis.thermometer.epochs=20")
 
 
 def test_rg_steps_are_read_by_coarse_thermometers(smoke_cfg, mlflow_client):
@@ -220,7 +233,7 @@ def test_rg_steps_are_read_by_coarse_thermometers(smoke_cfg, mlflow_client):
     thermometer trained on its own Monte Carlo data, which must beat chance."""
     from rgexp.ising import T_C
 
-    result = run(smoke_cfg("model=stacked_rbm", "model.layers=[64,16]"))
+    result = run(smoke_cfg("model=stacked_rbm", "model.layers=[64,16]", *TRAINED))
     c, run_id = mlflow_client, result["run_id"]
     metrics = c.get_run(run_id).data.metrics
     n_t = 3
@@ -230,7 +243,7 @@ def test_rg_steps_are_read_by_coarse_thermometers(smoke_cfg, mlflow_client):
         history = {m.step: m.value for m in c.get_metric_history(run_id, f"rg/temperature/T{t:.4f}")}
         assert sorted(history) == [0, 1]  # step 2 is 2×2: no thermometer there
         step1[t] = history[1]
-    assert step1[1.5] < T_C < step1[3.5]
+    assert step1[1.5] < T_C < step1[3.5], step1
     layer1 = {m.step for m in c.get_metric_history(run_id, "stack/temperature/T1.5000")}
     assert layer1 == {0, 1}  # the 16-unit layer is read as 4×4
 
@@ -256,22 +269,31 @@ def test_thermometers_on_a_wider_grid_read_rg_steps_beyond_the_data_grid(reading
     RG steps can read beyond the data's grid [1.5, T_c, 3.5]: a b = 2 block step drives T away from
     T_c (temperature is relevant), the hot data hotter than 3.5; the ordered data stays below T_c
     (the ⟨s s'⟩ curve is flat there, so "colder than 1.5" is not resolved on 4×4).
-    Read by likelihood or by energy, the data itself reads its own temperature within errors."""
+
+    Read by energy (maximum likelihood within the model itself), the data reads its own temperature
+    within errors and the hot step reads beyond 3.5. Read by the network's likelihood, a reading is
+    only as calibrated as the network: seeds 0–13 read the data at 3.5 as 3.2–4.4 with errors of
+    0.03–0.2, and the hot step as 3.6–6; there the test asks what holds whatever the seed: the data at
+    3.5 reads hot (above T_c, inside the grid) and so does its RG step."""
     result = run(smoke_cfg(f"analysis.thermometer.temperatures={WIDE}", "analysis.thermometer.n_samples=1000",
                            f"analysis.thermometer.reading={reading}",
-                           f"analysis.thermometer.real_inputs={real_inputs}"))
+                           f"analysis.thermometer.real_inputs={real_inputs}", *TRAINED))
     c, run_id = mlflow_client, result["run_id"]
     assert set(result["metrics"]["thermometers"]) == {"L8", "L4"}
     metrics = c.get_run(run_id).data.metrics
-    for size in ("", "L4/"):  # both beat chance over the 9 classes of the wide grid
+    for size in ("", "L4/"):  # both beat chance over the 9 classes of the wide grid (seeds 0–13: ≥ 0.21)
         assert metrics[f"thermometer/{size}final/accuracy_ci_low"] > 1.0 / len(WIDE)
     read, err = {}, {}
     for t in (1.5, 3.5):
         read[t] = {m.step: m.value for m in c.get_metric_history(run_id, f"rg/temperature/T{t:.4f}")}
         err[t] = {m.step: m.value for m in c.get_metric_history(run_id, f"rg/temperature_err/T{t:.4f}")}
-    assert abs(read[3.5][0] - 3.5) < 4 * err[3.5][0], (read, err)
-    assert _beyond(read[3.5][1], err[3.5][1], 3.5, +1), (read, err)
     assert _beyond(read[1.5][1], err[1.5][1], T_C, -1), (read, err)  # ordered stays ordered
+    if reading == "energy":
+        assert abs(read[3.5][0] - 3.5) < 4 * err[3.5][0], (read, err)
+        assert _beyond(read[3.5][1], err[3.5][1], 3.5, +1), (read, err)
+    else:
+        assert _beyond(read[3.5][0], err[3.5][0], T_C, +1) and read[3.5][0] < WIDE[-1], (read, err)
+        assert _beyond(read[3.5][1], err[3.5][1], T_C, +1), (read, err)
 
 
 def test_arranging_stack_layers_by_receptive_field_changes_geometry_only(smoke_cfg):

@@ -129,7 +129,7 @@ def test_report_on_pipeline_runs(smoke_runs, shared_root, tmp_path, capsys):
     assert header == ["metric", "reference", "all runs (n=2)"]
     final = {r[0]: r for r in rows}
     for name in ("flow/temperature/T1.5000", "flow/abs_magnetization/T3.5000", "rg/nn_correlation/T2.2692",
-                 "thermometer/final/accuracy_value"):
+                 "thermometer/final/accuracy"):
         assert_pm(final[name][2], [last(r, name) for r in smoke_runs])
     assert float(final["flow/temperature/T1.5000"][1]) == pytest.approx(T_C, abs=5e-4)
     assert "flow/temperature_err/T1.5000" not in final  # companions are folded into their metric

@@ -1,6 +1,15 @@
-"""``tracking=server``: a sweep logged to a real ``mlflow server`` (SQLite backend, artifacts served
-by the server) on 127.0.0.1 arrives whole — runs, params, metrics, checkpoints and figures — and
-nothing is written to a local store. Every documented UI/server command binds to 127.0.0.1.
+"""``tracking=server``: runs logged to a real ``mlflow server`` (SQLite backend, artifacts served by
+the server) on 127.0.0.1.
+
+- A sweep arrives whole — runs, params, metrics, checkpoints and figures — and nothing is left in a
+  local store. Every documented UI/server command binds to 127.0.0.1.
+- The server killed mid-training (slow tier; one outage, two runs on it):
+  run A (``tracking.retry_seconds=600``) computes on, the server is restarted, and A ends FINISHED
+  with every metric step of an uninterrupted run exactly once;
+  run B (``tracking.retry_seconds=5``) stops with one line (exit 75) naming what was not uploaded,
+  its local checkpoint and the resume command; that command, run while the server is still down,
+  is refused in one line (exit 2), and once the server is back it completes the run, again with
+  every metric step exactly once and the numbers of the uninterrupted run.
 """
 
 from __future__ import annotations
@@ -18,9 +27,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from hydra.core.global_hydra import GlobalHydra
 from mlflow.tracking import MlflowClient
 
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, compose_config, run_cli
+from tests.test_harness.test_faults import Job
 
 FAST = ["experiment=smoke", "progress=false", "model.train.epochs=1", "analysis.thermometer=null",
         "analysis.receptive=null", "analysis.scaling=null", "flow.n_steps=1"]
@@ -32,42 +43,64 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """``mlflow server`` on a free port of 127.0.0.1; yields (url, its directory); stopped at teardown."""
-    base = tmp_path_factory.mktemp("server")
-    port = _free_port()
-    log = open(base / "server.log", "w")
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "mlflow"), "server", "--backend-store-uri", f"sqlite:///{base / 'server.db'}",
-         "--artifacts-destination", str(base / "artifacts"), "--host", "127.0.0.1", "--port", str(port),
-         "--workers", "1"],
-        cwd=base, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)  # its own group: workers too
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 180
+class Server:
+    """``mlflow server`` on a fixed port of 127.0.0.1 that a test can kill and start again."""
+
+    def __init__(self, base: Path) -> None:
+        self.base, self.port = base, _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+        self.log = open(base / "server.log", "a")
+
+    def start(self) -> float:
+        """Start it and wait until it answers; the seconds that took."""
+        t0 = time.monotonic()
+        self.proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "mlflow"), "server", "--backend-store-uri",
+             f"sqlite:///{self.base / 'server.db'}", "--artifacts-destination", str(self.base / "artifacts"),
+             "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"],
+            cwd=self.base, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)  # its own group: workers too
+        deadline = time.monotonic() + 180
         while True:
-            assert proc.poll() is None, (base / "server.log").read_text()[-3000:]
-            assert time.time() < deadline, "mlflow server did not answer: " + (base / "server.log").read_text()[-3000:]
+            assert self.proc.poll() is None, (self.base / "server.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "mlflow server did not answer: " + (self.base / "server.log").read_text()[-3000:]
             try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:
+                with urllib.request.urlopen(f"{self.url}/health", timeout=2) as answer:
                     if answer.status == 200:
-                        break
+                        return time.monotonic() - t0
             except OSError:
                 time.sleep(0.5)
-        yield url, base
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or a lost machine: no goodbye to any client."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(30)
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        os.killpg(self.proc.pid, signal.SIGTERM)
         try:
-            proc.wait(5)
+            self.proc.wait(5)
         except subprocess.TimeoutExpired:  # uvicorn waits for idle keep-alive connections to close
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(30)
-        log.close()
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(30)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A started :class:`Server`; stopped at teardown."""
+    srv = Server(tmp_path_factory.mktemp("server"))
+    try:
+        srv.start()
+        yield srv
+    finally:
+        srv.stop()
+        srv.log.close()
 
 
 def test_sweep_logs_runs_metrics_and_artifacts_to_the_server(server, tmp_path):
-    url, base = server
+    url, base = server.url, server.base
     proc = run_cli([*FAST, "tracking=server", f"tracking.uri={url}", f"cache.directory={tmp_path / 'cache'}",
                     "-m", "seed=0,1"], cwd=tmp_path, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -84,13 +117,17 @@ def test_sweep_logs_runs_metrics_and_artifacts_to_the_server(server, tmp_path):
         assert any(k.startswith("train/") for k in run.data.metrics)
         paths = {a.path for a in client.list_artifacts(run.info.run_id)}
         assert {"config.yaml", "checkpoints", "figures", "arrays"} <= paths
-        with tempfile.TemporaryDirectory() as tmp:
-            state = torch.load(client.download_artifacts(run.info.run_id, "checkpoints/last.pt", tmp),
-                               weights_only=True)
+        state = server_checkpoint(client, run.info.run_id)
         assert state["trainer"]["update"] > 0
-    # The files are in the server's artifact store, and no local store was made.
+    # The files are in the server's artifact store; no local store was made and nothing is left
+    # locally (the checkpoints' local copies go once the server holds them).
     assert len(list((base / "artifacts").rglob("last.pt"))) == 2
-    assert not (tmp_path / "mlruns").exists()
+    assert [p for p in (tmp_path / "mlruns").rglob("*") if p.is_file()] == []
+
+
+def server_checkpoint(client: MlflowClient, run_id: str) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        return torch.load(client.download_artifacts(run_id, "checkpoints/last.pt", tmp), weights_only=True)
 
 
 def _commands(text: str) -> list[str]:
@@ -105,3 +142,165 @@ def test_documented_ui_and_server_commands_bind_to_localhost():
     assert any(name == "Makefile" for name, _ in commands)  # `make ui` is among them
     assert [(name, c) for name, c in commands if "--host 127.0.0.1" not in c] == []
     assert "http://127.0.0.1:" in (ROOT / "src" / "rgexp" / "conf" / "tracking" / "server.yaml").read_text()
+
+
+# -- the server killed mid-training ---------------------------------------------------------------
+# 5 updates per epoch on the smoke data: 15,000 updates (~15-30 s of training on 2 shared cores),
+# a checkpoint every 250, training metrics every 100 epochs.
+OUTAGE = ["experiment=smoke", "model.train.epochs=3000", "checkpoint_every=250", "model.train.metrics_every=100",
+          "analysis.thermometer=null", "analysis.receptive=null", "analysis.scaling=null"]
+BUDGET_A, BUDGET_B = 600, 5  # seconds: A outlasts the restart, B does not
+
+
+def _said(job: Job, text: str) -> bool:
+    return text in bytes(job.err).decode(errors="replace")
+
+
+def _wait_for(what: str, ready, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def _histories(client: MlflowClient, run_id: str) -> dict[str, list[tuple[int, float]]]:
+    """Every metric's full history as sorted (step, value) pairs, duplicates kept."""
+    keys = client.get_run(run_id).data.metrics
+    return {k: sorted((m.step, m.value) for m in client.get_metric_history(run_id, k)) for k in keys}
+
+
+def _timing(key: str) -> bool:
+    """Metrics whose values are clock readings (steps are compared, values are not)."""
+    return key.startswith(("perf/", "system/")) or "seconds" in key
+
+
+def same_metrics_as_reference(got: dict, ref: dict) -> list[str]:
+    """The keys (system metrics aside) where ``got`` differs from the uninterrupted run: a missing
+    or extra key, a step lost or doubled, a value that differs (clock readings aside)."""
+    keys = {k for k in set(got) | set(ref) if not k.startswith("system/")}
+    bad = []
+    for k in sorted(keys):
+        a, b = got.get(k), ref.get(k)
+        if a is None or b is None or [s for s, _ in a] != [s for s, _ in b] or (not _timing(k) and a != b):
+            bad.append(k)
+    return bad
+
+
+@pytest.fixture(scope="module")
+def outage(server, tmp_path_factory) -> dict:
+    """An uninterrupted reference run, then runs A and B on the server, which is killed when both
+    are 30% into training and started again once B has given up; then B's resume command."""
+    from rgexp.pipeline import run
+
+    base = tmp_path_factory.mktemp("outage")
+    out: dict = {"base": base}
+    reference = run(compose_config([*OUTAGE, f"tracking.root={base / 'reference'}", "progress=false",
+                                    f"cache.directory={base / '.rgexp_cache'}", "name=reference"]))
+    GlobalHydra.instance().clear()
+    out["reference"] = _histories(MlflowClient(f"sqlite:///{base / 'reference' / 'mlflow.db'}"), reference["run_id"])
+    # From base, as a user would: ./mlruns holds the local copies, ./.rgexp_cache the (cached) data.
+    where = ["tracking=server", f"tracking.uri={server.url}", "progress=true", "tracking.system_interval=1"]
+    jobs = {"A": Job([*OUTAGE, *where, "name=outage_a", f"tracking.retry_seconds={BUDGET_A}"], base),
+            "B": Job([*OUTAGE, *where, "name=outage_b", f"tracking.retry_seconds={BUDGET_B}"], base)}
+    try:
+        def mid_training(job: Job) -> bool:
+            assert job.proc.poll() is None, bytes(job.err)[-2000:].decode(errors="replace")
+            p = job.progress()
+            return p is not None and p[0] >= 0.3 * p[1]
+
+        _wait_for("both runs 30% into training", lambda: all(mid_training(j) for j in jobs.values()), 240)
+        out["killed_at"] = {name: job.progress()[0] for name, job in jobs.items()}
+        server.kill()
+        t_kill = time.monotonic()
+        out["B"] = jobs["B"].wait(120)
+        out["B_gave_up_after"] = time.monotonic() - t_kill
+        _wait_for("A to notice", lambda: _said(jobs["A"], "is not answering"), 120)
+        command = re.search(r"resume with: (python -m rgexp \S.*)$", out["B"][1].strip().splitlines()[-1])
+        out["command"] = command.group(1) if command else None
+        local = re.search(r"local checkpoint: (\S+);", out["B"][1])
+        out["local_checkpoint"] = Path(local.group(1)) if local else None
+        if out["command"] is not None:  # its resume command while the server is still down
+            argv = [sys.executable, *out["command"].split()[1:]]
+            t0 = time.monotonic()
+            early = subprocess.run(argv, cwd=base, capture_output=True, text=True, timeout=300)
+            out["early"] = (early.returncode, early.stderr, time.monotonic() - t0)
+        out["A_still_running"] = jobs["A"].proc.poll() is None
+        out["restart_seconds"] = server.start()
+        out["A"] = jobs["A"].wait(600)
+    finally:  # a failed fixture leaves no job running and the server up
+        for job in jobs.values():
+            if job.proc.poll() is None:
+                job.proc.kill()
+                job.proc.wait()
+        if server.proc.poll() is not None:
+            server.start()
+    client = MlflowClient(server.url)
+    ids = {name: client.search_runs([client.get_experiment_by_name(f"outage_{name.lower()}").experiment_id])[0].info.run_id
+           for name in jobs}
+    out["ids"], out["client"] = ids, client
+    out["B_status_before_resume"] = client.get_run(ids["B"]).info.status
+    out["B_server_update"] = server_checkpoint(client, ids["B"])["trainer"]["update"]
+    if out["local_checkpoint"] is not None and out["local_checkpoint"].exists():
+        out["B_local_update"] = torch.load(out["local_checkpoint"], weights_only=True)["trainer"]["update"]
+    if out["command"] is not None:
+        argv = [sys.executable, *out["command"].split()[1:]]
+        done = subprocess.run(argv, cwd=base, capture_output=True, text=True, timeout=600)
+        out["B_resume"] = (done.returncode, done.stderr)
+    for name, run_id in ids.items():
+        out[f"{name}_final"] = client.get_run(run_id)
+        out[f"{name}_histories"] = _histories(client, run_id)
+    return out
+
+
+@pytest.mark.slow  # two mlflow server starts (~20-30 s each here) and three 15,000-update runs
+def test_a_server_restarted_within_the_budget_leaves_the_run_finished_with_every_metric_once(outage):
+    code, err = outage["A"]
+    assert code == 0, err[-3000:]
+    assert "Traceback" not in err
+    assert outage["A_still_running"]  # it was still at work (or waiting) when the server came back
+    lost = [line for line in err.splitlines() if "is not answering" in line]
+    back = [line for line in err.splitlines() if "answers again after" in line]
+    assert len(lost) == 1 and lost[0].startswith("rgexp: tracking server http://127.0.0.1:")
+    assert f"trying again for up to {BUDGET_A} s (tracking.retry_seconds)" in lost[0]
+    assert len(back) == 1
+    print(f"A: killed at update {outage['killed_at']['A']}; {back[0]}; restart took {outage['restart_seconds']:.0f} s")
+    assert outage["A_final"].info.status == "FINISHED"
+    histories = outage["A_histories"]
+    assert same_metrics_as_reference(histories, outage["reference"]) == []
+    assert [k for k, h in histories.items() if len({s for s, _ in h}) != len(h)] == []  # system/ too
+    assert any(k.startswith("system/") for k in histories)
+    assert not (outage["base"] / "mlruns" / "pending" / outage["ids"]["A"]).exists()  # nothing left behind
+
+
+@pytest.mark.slow  # shares the outage fixture
+def test_a_server_gone_past_the_budget_stops_the_run_in_one_line_and_its_resume_completes_it(outage, server):
+    code, err = outage["B"]
+    run_id, base = outage["ids"]["B"], outage["base"]
+    last = err.strip().splitlines()[-1]
+    print(last)
+    assert code == 75, err[-3000:]
+    assert "Traceback" not in err
+    assert last.startswith(f"rgexp: error: tracking server {server.url} has not answered for "), last
+    assert f"(tracking.retry_seconds={BUDGET_B}; connection refused); not uploaded: " in last
+    pending = base / "mlruns" / "pending" / run_id
+    assert f"kept in {pending}; local checkpoint: {pending / 'checkpoints' / 'last.pt'}; " in last
+    assert "the run stays RUNNING in the store" in last
+    assert outage["command"] == f"python -m rgexp resume={run_id} tracking.uri={server.url} tracking.root={base / 'mlruns'}"
+    assert outage["B_status_before_resume"] == "RUNNING"
+    # The local checkpoint went on while the server was away: newer than the server's, and the resume starts there.
+    assert outage["B_local_update"] > outage["B_server_update"]
+    print(f"B: killed at update {outage['killed_at']['B']}, gave up after {outage['B_gave_up_after']:.1f} s; "
+          f"checkpoint on the server: update {outage['B_server_update']}, local: {outage['B_local_update']}")
+    early_code, early_err, early_seconds = outage["early"]
+    assert early_code == 2 and early_err.strip().count("\n") == 0, early_err
+    assert early_err.startswith(f"rgexp: error: tracking.uri={server.url}: the tracking server cannot be reached: "
+                                "connection refused")
+    print(f"resume while the server is down: exit 2 in {early_seconds:.1f} s")
+    resume_code, resume_err = outage["B_resume"]
+    assert resume_code == 0, resume_err[-3000:]
+    assert f"uploaded what it had kept in {pending}" in resume_err
+    assert outage["B_final"].info.status == "FINISHED"
+    histories = outage["B_histories"]
+    assert same_metrics_as_reference(histories, outage["reference"]) == []
+    assert [k for k, h in histories.items() if len({s for s, _ in h}) != len(h)] == []
+    assert not pending.exists()

@@ -18,9 +18,8 @@ import numpy as np
 import pytest
 import torch
 
+from rgexp.ising import T_C
 from rgexp.models import RBM, RBMTrainer, enumerate_states, train_rbm
-
-T_C = 2.0 / np.log(1.0 + np.sqrt(2.0))
 
 
 def ising_3x3(temperature: float = T_C):

@@ -1,11 +1,12 @@
-"""StackedRBM, greedy layer-wise training, the filter figure, and the conf/model/*.yaml files."""
+"""StackedRBM, greedy layer-wise training, the filter figure, the conf/model/*.yaml files and the
+one home of the training hyperparameters (TrainConfig)."""
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import io
 import typing
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,9 +15,8 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from rgexp.errors import Interrupted
-from rgexp.models import RBM, RBMTrainer, StackedRBM, StackedRBMTrainer, plot_filters
-
-CONF = Path(__file__).resolve().parents[2] / "src" / "rgexp" / "conf" / "model"
+from rgexp.models import RBM, RBMTrainer, StackedRBM, StackedRBMTrainer, TrainConfig, plot_filters
+from tests.conftest import compose_config
 SPINS = np.where(np.random.default_rng(1).random((240, 16)) < 0.4, -1, 1).astype(np.int8)
 
 
@@ -67,7 +67,7 @@ def test_greedy_training_feeds_each_layer_the_one_below(propagate):
     assert [s for s, _ in logs] == [1, 2, 3, 4, 5] and [l for _, l in logs] == ["layer0"] * 2 + ["layer1"] * 3
     assert "layer0/recon_error" in final
     assert ("layer1/kl_exact" in final) == (propagate == "sample")  # KL needs discrete data
-    assert t.layer_hp[1]["lr"] == 0.05 and t.layer_hp[0]["lr"] == 1e-2
+    assert t.layer_configs[1].lr == 0.05 and t.layer_configs[0].lr == 1e-2
     x1 = t.layer_data(1)
     if propagate == "mean":
         torch.testing.assert_close(x1, t.model.rbms[0].mean_hiddens(t.data))
@@ -103,7 +103,7 @@ def test_stacked_resume_is_bitwise_identical_across_layers():
 def test_mehta_schwab_style_per_layer_sgd_settings():
     t = make_stack_trainer(optimizer="sgd", lr=0.1, momentum=0.5, l1=8e-3,
                            layer_overrides=[{}, {"lr": 0.2, "momentum": 0.9, "l1": 8e-4}])
-    assert [(hp["lr"], hp["momentum"], hp["l1"]) for hp in t.layer_hp] == [(0.1, 0.5, 8e-3), (0.2, 0.9, 8e-4)]
+    assert [(c.lr, c.momentum, c.l1) for c in t.layer_configs] == [(0.1, 0.5, 8e-3), (0.2, 0.9, 8e-4)]
     t.fit()
     with pytest.raises(ValueError, match="momentum must be 0 with optimizer='adam'"):
         make_stack_trainer(optimizer="adam", layer_overrides=[{}, {"momentum": 0.9}])
@@ -134,7 +134,7 @@ def test_plot_filters_returns_a_figure_without_pyplot_state():
 
 @pytest.mark.parametrize("name", ["rbm", "stacked_rbm"])
 def test_model_configs_instantiate_and_train(name):
-    cfg = OmegaConf.create({"model": OmegaConf.load(CONF / f"{name}.yaml")})
+    cfg = compose_config([f"model={name}"])
     if name == "stacked_rbm":
         cfg.model.layers = [16, 8, 4]
     cfg.model.train.epochs = 1
@@ -156,10 +156,39 @@ def test_model_configs_instantiate_and_train(name):
 
 
 def test_stacked_config_layers_override_is_checked():
-    cfg = OmegaConf.create({"model": OmegaConf.load(CONF / "stacked_rbm.yaml")})
+    cfg = compose_config(["model=stacked_rbm"])
     cfg.model.layers = [1024, 256, 64]
     with pytest.raises(ValueError, match=r"layers\[0\] must equal the number of visible units \(L² = 100\), got 1024"):
         try:
             instantiate(cfg.model.net, _convert_="all", n_visible=100, generator=torch.Generator())
         except Exception as err:  # Hydra wraps the target's exception
             raise err.__cause__ or err
+
+
+def test_both_model_configs_train_with_the_same_hyperparameters():
+    """stacked_rbm's model.train extends rbm's: the same TrainConfig keys and values, plus its own."""
+    rbm, stack = (OmegaConf.to_container(compose_config([f"model={m}"]).model.train) for m in ("rbm", "stacked_rbm"))
+    own = {"_target_", "propagate", "layer_overrides"}
+    assert {k: v for k, v in stack.items() if k not in own} == {k: v for k, v in rbm.items() if k != "_target_"}
+    assert set(rbm) - {"_target_", "_partial_"} == {f.name for f in dataclasses.fields(TrainConfig)}
+
+
+def test_train_config_is_frozen_plain_and_checked_field_by_field():
+    c = TrainConfig(epochs=np.int64(2), batch_size=10, lr=np.float32(0.5), persistent=True)
+    assert type(c.epochs) is int and type(c.lr) is float and c.as_dict()["persistent"] is True
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        c.lr = 1.0  # type: ignore[misc]
+    assert dataclasses.replace(c, k=3).k == 3
+    for bad, message in [({"epochs": True}, "epochs must be an int >= 1, got True"),
+                         ({"lr_schedule": "step"}, "lr_schedule must be one of 'constant', 'linear'"),
+                         ({"exact_max_units": 26}, "exact_max_units must be an int in [0, 25], got 26"),
+                         ({"optimizer": "adam", "momentum": 0.5}, "momentum must be 0 with optimizer='adam'")]:
+        with pytest.raises(ValueError) as info:
+            TrainConfig(**({"epochs": 1, "batch_size": 1, "lr": 1.0} | bad))
+        assert str(info.value).startswith(message)
+    # the trainers' signatures are TrainConfig's fields (what the config check and help() read)
+    empty = inspect.Parameter.empty
+    defaults = {f.name: empty if f.default is dataclasses.MISSING else f.default for f in dataclasses.fields(TrainConfig)}
+    for cls in (RBMTrainer, StackedRBMTrainer):
+        params = inspect.signature(cls).parameters
+        assert {k: params[k].default for k in defaults} == defaults

@@ -34,6 +34,7 @@ import numpy as np
 
 from rgexp.analysis.energy_thermometer import EnergyCurve
 from rgexp.analysis.observables import abs_magnetization
+from rgexp.metric_names import metric, with_companions
 from rgexp.seeding import child_stream, numpy_generator
 from rgexp.stats import Estimate
 
@@ -274,17 +275,17 @@ class BinnedFlow:
         """The metric names and values of one flow length (``flow_binned[_energy]/…``)."""
         p, out = PREFIXES[by], {}
         for b in np.flatnonzero(step.counts > 0):
-            out[f"{p}/count/T{grid[b]:.4f}"] = float(step.counts[b])
-        out |= {f"{p}/temperature": step.temperature.value, f"{p}/temperature_err": step.temperature.error}
+            out[metric(p, "count", T=grid[b])] = float(step.counts[b])
+        out |= with_companions(metric(p, "temperature"), step.temperature.value, err=step.temperature.error)
         for b, est in step.magnetization.items():
-            out |= {f"{p}/abs_magnetization/T{grid[b]:.4f}": est.value,
-                    f"{p}/abs_magnetization_err/T{grid[b]:.4f}": est.error}
+            out |= with_companions(metric(p, "abs_magnetization", T=grid[b]), est.value, err=est.error)
         for (op, form, b), fit in step.deltas.items():
-            name, tail = f"{p}/delta_{op}{_FIT_SUFFIX[form]}", f"/T{grid[b]:.4f}"
-            out |= {name + tail: fit.value, f"{name}_ci_low{tail}": fit.ci_low, f"{name}_ci_high{tail}": fit.ci_high}
+            out |= with_companions(metric(p, f"delta_{op}{_FIT_SUFFIX[form]}", T=grid[b]), fit.value,
+                                   ci_low=fit.ci_low, ci_high=fit.ci_high)
         if step.delta_m is not None:
-            f, name = step.delta_m, f"{p}/delta_sigma_from_m"
-            out |= {name: f.value, f"{name}_err": f.error, f"{name}_ci_low": f.ci_low, f"{name}_ci_high": f.ci_high}
+            f = step.delta_m
+            out |= with_companions(metric(p, "delta_sigma_from_m"), f.value, err=f.error, ci_low=f.ci_low,
+                                   ci_high=f.ci_high)
         return {k: float(v) for k, v in out.items() if math.isfinite(v)}
 
 

@@ -7,6 +7,8 @@ from typing import Literal
 
 import numpy as np
 
+from rgexp.metric_names import EXACT, companion, metric, with_companions
+
 
 def _closest(temperatures: np.ndarray, target: float | None) -> int:
     """Index of the grid temperature closest to ``target`` (null: T_c = 2/ln(1+√2))."""
@@ -163,11 +165,11 @@ class Criticality:
         cp = critical_point(sampler.sigma, sampler.d, self.sizes, sorted(sampler.temperatures), self.n_samples,
                             seed=seed, J=sampler.J, couplings=getattr(sampler, "couplings", "images"))
         dims = scaling_dimensions(cp)
-        out = {"mc/T_c": cp.tc.value, "mc/T_c_err": cp.tc.error}
-        for name, est in (("delta_sigma", dims.delta_sigma), ("delta_epsilon", dims.delta_epsilon)):
-            out |= {f"mc/{name}": est.value, f"mc/{name}_err": est.error}
+        out: dict[str, float] = {}
+        for name, est in (("T_c", cp.tc), ("delta_sigma", dims.delta_sigma), ("delta_epsilon", dims.delta_epsilon)):
+            out |= with_companions(metric("mc", name), est.value, err=est.error)
         try:
-            out["mc/delta_sigma_exact"] = exact_delta_sigma(sampler.sigma, sampler.d)
+            out[companion(metric("mc", "delta_sigma"), EXACT)] = exact_delta_sigma(sampler.sigma, sampler.d)
         except ValueError:
             pass
         return out

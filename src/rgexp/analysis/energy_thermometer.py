@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rgexp.analysis.observables import abs_magnetization, nn_correlation
+from rgexp.analysis.observables import abs_magnetization, nn_correlation, per_row
 from rgexp.ising.long_range import energy as pair_energy
 from rgexp.stats import Estimate, mean_estimate
 
@@ -62,7 +62,12 @@ class EnergyCurve:
 
     def read(self, configs: np.ndarray, ci_level: float = 0.9) -> Estimate:
         """The moment-matching temperature of configs (n, *lattice), values in [-1, 1]."""
-        k = mean_estimate(self.statistic(configs), tau_int=0.5)
+        return self.read_statistic(self.statistic(configs), ci_level)
+
+    def read_statistic(self, values: np.ndarray, ci_level: float = 0.9) -> Estimate:
+        """The moment-matching temperature of a set whose per-configuration statistic is ``values``
+        (n,): :meth:`read` for a set measured in chunks."""
+        k = mean_estimate(values, tau_int=0.5)
         # ⟨K⟩ (and ⟨|m|⟩) fall with T; a running minimum irons out Monte Carlo noise on the plateaus.
         curve = np.minimum.accumulate(self.mean)
         if not curve[-1] < k.value < curve[0]:
@@ -113,10 +118,10 @@ class ModelEnergyCurve(EnergyCurve):
 def model_energy_density(configs: np.ndarray, couplings: np.ndarray) -> np.ndarray:
     """ε = −H/N = (1/N) Σ_{i<j} J_ij s_i s_j per configuration: configs (n, *lattice) with values in
     [-1, 1] (real-valued sets such as block averages allowed), couplings (shape = lattice) -> (n,)."""
-    x = np.asarray(configs, dtype=np.float64)
-    if x.shape[1:] != couplings.shape:
-        raise ValueError(f"configs must have shape (n, {couplings.shape}) for these couplings, got {x.shape}")
-    return -pair_energy(x, couplings) / couplings.size
+    configs = np.asarray(configs)
+    if configs.shape[1:] != couplings.shape:
+        raise ValueError(f"configs must have shape (n, {couplings.shape}) for these couplings, got {configs.shape}")
+    return per_row(lambda x: -pair_energy(np.asarray(x, dtype=np.float64), couplings) / couplings.size, configs)
 
 
 def _curve_points(statistic, temperatures: np.ndarray, spins: np.ndarray) -> tuple[np.ndarray, ...]:

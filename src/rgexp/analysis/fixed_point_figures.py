@@ -12,7 +12,7 @@ import numpy as np  # noqa: E402
 __all__ = ["plot_fixed_point"]
 
 _READINGS = {"energy": "energy reading", "magnetization": "magnetization reading", "network": "network thermometer"}
-_T_C = 2.0 / np.log(1.0 + np.sqrt(2.0))
+from rgexp.ising import T_C as _T_C  # noqa: E402
 
 
 def plot_fixed_point(points: list[dict[str, float]], suffixes: list[str]) -> plt.Figure:

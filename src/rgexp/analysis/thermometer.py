@@ -50,6 +50,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from rgexp.metric_names import estimate_metrics
 from rgexp.stats import Estimate, mean_estimate
 
 __all__ = [
@@ -66,12 +67,7 @@ RealInputs = Literal["as_is", "sample", "sign"]
 EVAL_BATCH = 8192  # configurations per forward pass when only evaluating
 
 
-def _is_int(x: Any) -> bool:
-    return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
-
-
-def _is_num(x: Any) -> bool:
-    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
+from rgexp.checks import is_int as _is_int, is_number as _is_num  # noqa: E402  (one home for input checks)
 
 
 # name: (check, what) — the message reads "<name> must be <what>, got <value>".
@@ -212,10 +208,11 @@ class ThermometerResult:
         return self.model.temperatures.detach().cpu().numpy().copy()
 
     def metrics(self, prefix: str = "thermometer/") -> dict[str, float]:
-        """Flat final metrics for logging."""
-        out = self.accuracy.as_dict(f"{prefix}accuracy_")
-        out |= self.within_one_accuracy.as_dict(f"{prefix}within_one_")
-        out |= self.test_loss.as_dict(f"{prefix}test_loss_")
+        """Flat final metrics for logging: ``<prefix>accuracy``, ``<prefix>within_one``,
+        ``<prefix>test_loss``, each with its companions (``_err``, ``_ci_low``, …; rgexp.metric_names)."""
+        out = estimate_metrics(f"{prefix}accuracy", self.accuracy)
+        out |= estimate_metrics(f"{prefix}within_one", self.within_one_accuracy)
+        out |= estimate_metrics(f"{prefix}test_loss", self.test_loss)
         return out
 
 
@@ -303,18 +300,18 @@ def measure_temperatures(
     ``"sample"`` (needs ``generator``). Shapes other than the thermometer's are refused.
     """
     validate_thermometer_hyperparameters(real_inputs=real_inputs)
-    x = model.flatten_inputs(configs)
-    if x.shape[0] < 1:
+    if len(configs) < 1:
         raise ValueError("measure_temperatures needs at least one configuration")
-    if not torch.all(x.abs() <= 1.0 + 1e-6):  # also catches NaN
-        raise ValueError("configurations must be in the ±1 convention with values in [-1, 1] "
-                         "(map {0,1} units to ±1 first)")
-    x = spin_inputs(x, real_inputs, generator)
     was_training = model.training
     model.eval()
     log_probs = []
-    for start in range(0, x.shape[0], EVAL_BATCH):
-        log_probs.append(torch.log_softmax(model(x[start:start + EVAL_BATCH]).double(), dim=1))
+    for start in range(0, len(configs), EVAL_BATCH):  # converted per batch: memory O(batch), not O(set)
+        x = model.flatten_inputs(configs[start:start + EVAL_BATCH])
+        if not torch.all(x.abs() <= 1.0 + 1e-6):  # also catches NaN
+            model.train(was_training)
+            raise ValueError("configurations must be in the ±1 convention with values in [-1, 1] "
+                             "(map {0,1} units to ±1 first)")
+        log_probs.append(torch.log_softmax(model(spin_inputs(x, real_inputs, generator)).double(), dim=1))
     model.train(was_training)
     log_p = torch.cat(log_probs).cpu().numpy()
     p = np.exp(log_p)

@@ -113,8 +113,7 @@ def _outside_integral(rx: np.ndarray, ry: np.ndarray, A: float, q: float) -> np.
     return total
 
 
-def _is_int(x: object) -> bool:
-    return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
+from rgexp.checks import is_int as _is_int  # noqa: E402,F401  (long_range imports it from here)
 
 
 def check_model(L: int, d: int, sigma: float, J: float, couplings: str = "images") -> None:

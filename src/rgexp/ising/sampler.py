@@ -35,6 +35,7 @@ from typing import Literal, get_args
 import numba
 import numpy as np
 
+from rgexp.checks import is_int, is_number
 from rgexp.ising._rng import chain_states
 from rgexp.ising.chains import run_chains
 from rgexp.ising.data import IsingData
@@ -67,10 +68,6 @@ def critical_temperature(J: float = 1.0) -> float:
     return abs(J) * T_C
 
 
-def _is_int(x: object) -> bool:
-    return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
-
-
 def _check(
     L: object,
     temperatures: Sequence[float],
@@ -82,29 +79,26 @@ def _check(
     thin: object,
 ) -> None:
     """Raise ValueError, message starting with the parameter's name, for any value out of range."""
-    if not _is_int(L) or L < 2:
+    if not is_int(L) or L < 2:
         raise ValueError(f"L must be an integer >= 2, got {L!r}")
     temps = list(temperatures)
-    if not temps or not all(
-        isinstance(t, (int, float, np.number)) and not isinstance(t, bool) and math.isfinite(t) and t > 0
-        for t in temps
-    ):
+    if not temps or not all(is_number(t) and math.isfinite(t) and t > 0 for t in temps):
         raise ValueError(f"temperatures must be a non-empty list of finite numbers > 0, got {temps!r}")
-    if not _is_int(n_samples) or n_samples < 1:
+    if not is_int(n_samples) or n_samples < 1:
         raise ValueError(f"n_samples must be an integer >= 1, got {n_samples!r}")
     if algorithm not in _ALGORITHMS:
         raise ValueError(f"algorithm must be one of {', '.join(map(repr, _ALGORITHMS))}, got {algorithm!r}")
     for name, v in (("J", J), ("h", h)):
-        if not isinstance(v, (int, float, np.number)) or isinstance(v, bool) or not math.isfinite(v):
+        if not is_number(v) or not math.isfinite(v):
             raise ValueError(f"{name} must be a finite number, got {v!r}")
     if algorithm != "metropolis" and h != 0:
         raise ValueError(
             f"h must be 0 for algorithm={algorithm!r} (cluster updates need a zero field; "
             f"use algorithm='metropolis' for a field), got {h!r}"
         )
-    if n_thermalize is not None and (not _is_int(n_thermalize) or n_thermalize < 0):
+    if n_thermalize is not None and (not is_int(n_thermalize) or n_thermalize < 0):
         raise ValueError(f"n_thermalize must be None or an integer >= 0, got {n_thermalize!r}")
-    if thin is not None and (not _is_int(thin) or thin < 1):
+    if thin is not None and (not is_int(thin) or thin < 1):
         raise ValueError(f"thin must be None or an integer >= 1, got {thin!r}")
 
 
@@ -344,6 +338,10 @@ class Ising2DSampler:
         seeds = temperature_streams(as_seed_sequence(seed), self.temperatures)
         temps = np.asarray(self.temperatures, dtype=np.float64)
         batch = max(1, numba.get_num_threads()) if progress else temps.size
+        if batch >= temps.size:  # one batch: keep the chains' own sample buffer, not a second copy of it
+            spins, infos = _simulate_chains(self.L, temps, self.n_samples, self.algorithm, self.J, self.h,
+                                            self.n_thermalize, self.thin, seeds)
+            return IsingData(spins=np.ascontiguousarray(spins), temperatures=temps, info=infos)
         spins = np.empty((temps.size, self.n_samples, self.L, self.L), dtype=np.int8)
         infos: list[dict] = []
         bar = None

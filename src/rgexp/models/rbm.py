@@ -103,6 +103,12 @@ def enumerate_states(
     return 2.0 * x - 1.0 if units == "spin" else x
 
 
+def is_stack(model: nn.Module) -> bool:
+    """A stack of RBM layers (StackedRBM, of any depth), as opposed to one RBM: its layers
+    (``model.rbms``) are not the model itself."""
+    return model.rbms[0] is not model
+
+
 class RBM(nn.Module):
     """A restricted Boltzmann machine with ±1 ("spin") or {0,1} ("binary") units.
 
@@ -149,6 +155,21 @@ class RBM(nn.Module):
     @property
     def device(self) -> torch.device:
         return self.weight.device
+
+    @property
+    def rbms(self) -> list["RBM"]:
+        """The model's layers, bottom first: a single RBM is a one-layer stack (StackedRBM.rbms)."""
+        return [self]
+
+    @torch.no_grad()
+    def propagate_up(self, v: torch.Tensor, *, sample: bool = False, generator: torch.Generator | None = None,
+                     depth: int | None = None) -> list[torch.Tensor]:
+        """[v, h] with h = E[h | v] (or a sample of it; depth 0: [v]): the one-layer StackedRBM.propagate_up."""
+        if depth not in (None, 0, 1):
+            raise ValueError(f"depth must be in [0, 1], got {depth}")
+        if depth == 0:
+            return [v]
+        return [v, self.sample_hiddens(v, generator) if sample else self.mean_hiddens(v)]
 
     @property
     def low(self) -> float:

@@ -16,21 +16,28 @@ layer and its trainer's state; ``should_stop`` and ``Interrupted`` behave as in 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Literal
 
 import torch
 
-from .optim import LRSchedule
+from .hyperparameters import TrainConfig, takes_hyperparameters, validate_hyperparameters
 from .stacked import StackedRBM
-from .trainer import CheckpointFn, LogFn, RBMTrainer, _as_data, _device_generator, _plain, validate_hyperparameters
+from .trainer import CheckpointFn, LogFn, RBMTrainer, _as_data, _device_generator
 
 __all__ = ["StackedRBMTrainer"]
 
 _STATE_VERSION = 1
 
 
+@takes_hyperparameters
 class StackedRBMTrainer:
-    """Greedy layer-wise CD/PCD training (see module docstring); ``fit()`` returns all layers' final metrics."""
+    """Greedy layer-wise CD/PCD training (see module docstring); ``fit()`` returns all layers' final metrics.
+
+    The keyword arguments besides ``generator``, ``propagate`` and ``layer_overrides`` are the
+    fields of :class:`~rgexp.models.hyperparameters.TrainConfig`, shared by every layer;
+    ``self.layer_configs[j]`` is layer j's, overrides applied.
+    """
 
     def __init__(
         self,
@@ -38,50 +45,27 @@ class StackedRBMTrainer:
         data,
         *,
         generator: torch.Generator,
-        epochs: int,
-        batch_size: int,
-        lr: float,
-        k: int = 1,
-        persistent: bool = False,
-        optimizer: Literal["sgd", "adam"] = "adam",
-        momentum: float = 0.0,
-        weight_decay: float = 0.0,
-        l1: float = 0.0,
-        adam_beta1: float = 0.9,
-        adam_beta2: float = 0.999,
-        adam_eps: float = 1e-8,
-        lr_schedule: LRSchedule = "constant",
-        lr_final_fraction: float = 0.01,
-        holdout_fraction: float = 0.1,
-        metrics_every: int = 1,
-        metric_samples: int = 1000,
-        exact_max_units: int = 20,
         propagate: Literal["mean", "sample"] = "mean",
         layer_overrides: Sequence[Mapping[str, Any]] | Mapping[int, Mapping[str, Any]] | None = None,
+        **hyperparameters: Any,
     ) -> None:
-        base = dict(epochs=epochs, batch_size=batch_size, lr=lr, k=k, persistent=persistent, optimizer=optimizer,
-                    momentum=momentum, weight_decay=weight_decay, l1=l1, adam_beta1=adam_beta1,
-                    adam_beta2=adam_beta2, adam_eps=adam_eps, lr_schedule=lr_schedule,
-                    lr_final_fraction=lr_final_fraction, holdout_fraction=holdout_fraction,
-                    metrics_every=metrics_every, metric_samples=metric_samples, exact_max_units=exact_max_units)
-        validate_hyperparameters(**base)
+        base = TrainConfig(**hyperparameters)
         if propagate not in ("mean", "sample"):
             raise ValueError(f"propagate must be one of 'mean', 'sample', got {propagate!r}")
         if not isinstance(model, StackedRBM):
             raise ValueError(f"model must be an rgexp.models.StackedRBM, got {type(model).__name__}")
         n_layers = len(model)
         overrides = _normalise_overrides(layer_overrides, n_layers)
-        self.layer_hp: list[dict[str, Any]] = []
+        self.layer_configs: list[TrainConfig] = []
         x = _as_data(data, model.rbms[0])
         for j in range(n_layers):
-            hp = {**base, **overrides[j]}
             validate_hyperparameters(prefix=f"layer_overrides[{j}].", **overrides[j])
-            validate_hyperparameters(**hp)
-            n_train = x.shape[0] - int(hp["holdout_fraction"] * x.shape[0])
-            if hp["batch_size"] > n_train:
+            config = replace(base, **overrides[j])
+            n_train = x.shape[0] - int(config.holdout_fraction * x.shape[0])
+            if config.batch_size > n_train:
                 raise ValueError(f"batch_size must be <= the number of training samples ({n_train}), "
-                                 f"got {hp['batch_size']} (layer {j})")
-            self.layer_hp.append({key: _plain(v) for key, v in hp.items()})
+                                 f"got {config.batch_size} (layer {j})")
+            self.layer_configs.append(config)
         self.model, self.propagate, self.data = model, propagate, x
         gen = _device_generator(generator, model.device)
         seeds = torch.randint(0, 2**62, (n_layers, 2), generator=gen, device=gen.device).tolist()
@@ -105,10 +89,10 @@ class StackedRBMTrainer:
 
     def _make_trainer(self, j: int) -> RBMTrainer:
         return RBMTrainer(self.model.rbms[j], self.layer_data(j), generator=self._gen(self.seeds[j][0]),
-                          **self.layer_hp[j])
+                          **self.layer_configs[j].as_dict())
 
     def _epoch_offset(self, j: int) -> int:
-        return sum(hp["epochs"] for hp in self.layer_hp[:j])
+        return sum(c.epochs for c in self.layer_configs[:j])
 
     # ------------------------------------------------------------------ training
     def fit(
@@ -138,7 +122,7 @@ class StackedRBMTrainer:
             "version": _STATE_VERSION,
             "layer": self.layer,
             "seeds": [list(s) for s in self.seeds],
-            "layer_hyperparameters": [dict(hp) for hp in self.layer_hp],
+            "layer_hyperparameters": [c.as_dict() for c in self.layer_configs],
             "model": {key: v.detach().to("cpu", copy=True) for key, v in self.model.state_dict().items()},
             "layer_state": layer_state,
             "final": dict(self.final),

@@ -1,8 +1,9 @@
 """Training an RBM by CD-k / persistent CD-k, with checkpoints that resume bit for bit.
 
 ``RBMTrainer(model, data, generator=g, epochs=..., batch_size=..., lr=..., ...)`` validates every
-hyperparameter before doing any work (one-line ``ValueError`` naming the parameter), splits off a
-random held-out set, and ``fit()`` runs epochs of shuffled mini-batches. Each update is the
+hyperparameter (they make a :class:`~rgexp.models.hyperparameters.TrainConfig`) before doing any
+work (one-line ``ValueError`` naming the parameter), splits off a random held-out set, and
+``fit()`` runs epochs of shuffled mini-batches. Each update is the
 :class:`~rgexp.models.cd.CDKernel` statistics followed by an optimizer step from
 :mod:`rgexp.models.optim` — the same path the speed benchmark times.
 
@@ -20,19 +21,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
 
+from ..checks import is_int
 from ..errors import Interrupted
 from ..seeding import as_seed_sequence, torch_generator
 from .cd import CDKernel
+from .hyperparameters import HYPERPARAMETERS, STRUCTURAL, TrainConfig, takes_hyperparameters, validate_hyperparameters
 from .metrics import empirical_entropy, rbm_metrics
-from .optim import LRSchedule, lr_at, make_optimizer
-from .rbm import MAX_EXACT_UNITS, RBM
+from .optim import lr_at, make_optimizer
+from .rbm import RBM
 
-__all__ = ["RBMTrainer", "train_rbm", "validate_hyperparameters", "HYPERPARAMETERS"]
+__all__ = ["RBMTrainer", "train_rbm", "validate_hyperparameters", "HYPERPARAMETERS", "TrainConfig"]
 
 LogFn = Callable[[int, dict[str, float]], None]
 CheckpointFn = Callable[[dict], None]
@@ -43,62 +46,6 @@ _STATE_VERSION = 1
 # scheduler (measured on 2 shared cores: 100→64 at batch 100, 0.37 ms/update on 1 thread vs
 # 1.1 ms on 2). The caller's thread count is restored when fit returns.
 SINGLE_THREAD_FLOPS = 8_000_000
-# Changing these between a checkpoint and its resume would make the state meaningless.
-_STRUCTURAL = ("batch_size", "k", "persistent", "optimizer", "momentum", "holdout_fraction")
-
-
-def _is_int(x) -> bool:
-    return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
-
-
-def _is_num(x) -> bool:
-    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
-
-
-# name: (check, message) — the message completes "<name> must be ..., got <value>".
-_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "epochs": (lambda x: _is_int(x) and x >= 1, "an int >= 1"),
-    "batch_size": (lambda x: _is_int(x) and x >= 1, "an int >= 1"),
-    "lr": (lambda x: _is_num(x) and x > 0, "> 0"),
-    "k": (lambda x: _is_int(x) and x >= 1, "an int >= 1"),
-    "persistent": (lambda x: isinstance(x, bool), "a bool"),
-    "optimizer": (lambda x: x in ("sgd", "adam"), "one of 'sgd', 'adam'"),
-    "momentum": (lambda x: _is_num(x) and 0 <= x < 1, "in [0, 1)"),
-    "weight_decay": (lambda x: _is_num(x) and x >= 0, ">= 0"),
-    "l1": (lambda x: _is_num(x) and x >= 0, ">= 0"),
-    "adam_beta1": (lambda x: _is_num(x) and 0 <= x < 1, "in [0, 1)"),
-    "adam_beta2": (lambda x: _is_num(x) and 0 <= x < 1, "in [0, 1)"),
-    "adam_eps": (lambda x: _is_num(x) and x > 0, "> 0"),
-    "lr_schedule": (lambda x: x in ("constant", "linear", "cosine", "exponential"),
-                    "one of 'constant', 'linear', 'cosine', 'exponential'"),
-    "lr_final_fraction": (lambda x: _is_num(x) and 0 < x <= 1, "in (0, 1]"),
-    "holdout_fraction": (lambda x: _is_num(x) and 0 <= x < 1, "in [0, 1)"),
-    "metrics_every": (lambda x: _is_int(x) and x >= 0, "an int >= 0"),
-    "metric_samples": (lambda x: _is_int(x) and x >= 1, "an int >= 1"),
-    "exact_max_units": (lambda x: _is_int(x) and 0 <= x <= MAX_EXACT_UNITS, f"an int in [0, {MAX_EXACT_UNITS}]"),
-}
-HYPERPARAMETERS: tuple[str, ...] = tuple(_CHECKS)
-
-
-def validate_hyperparameters(prefix: str = "", **hp: Any) -> None:
-    """Raise ``ValueError("<prefix><name> must be <range>, got <value>")`` for the first bad value."""
-    for name, value in hp.items():
-        if name not in _CHECKS:
-            raise ValueError(f"{prefix}{name} is not an RBM training hyperparameter; known: {', '.join(_CHECKS)}")
-        ok, what = _CHECKS[name]
-        if not ok(value):
-            raise ValueError(f"{prefix}{name} must be {what}, got {value!r}")
-    if hp.get("momentum") and hp.get("optimizer", "sgd") != "sgd":  # checked once both are known
-        raise ValueError(f"{prefix}momentum must be 0 with optimizer='adam' (Adam has its own), got {hp['momentum']!r}")
-
-
-def _plain(v: Any) -> Any:
-    """numpy scalars → Python scalars (checkpoints must hold plain types only)."""
-    if isinstance(v, (bool, np.bool_)):
-        return bool(v)
-    if _is_int(v):
-        return int(v)
-    return float(v) if _is_num(v) else v
 
 
 def _device_generator(generator: torch.Generator, device: torch.device) -> torch.Generator:
@@ -122,69 +69,44 @@ def _as_data(data, model: RBM) -> torch.Tensor:
     return x.contiguous()
 
 
+@takes_hyperparameters
 class RBMTrainer:
     """Mini-batch CD-k / PCD-k training of one :class:`RBM` (see the module docstring).
 
     ``data``: array or tensor (n_samples, n_visible) in the model's unit convention (means in
     [low, 1] are accepted, e.g. hidden activations of a lower layer). The last
     ``n_train mod batch_size`` samples of each epoch's permutation are skipped (a different
-    remainder every epoch), so every update has the same batch size.
+    remainder every epoch), so every update has the same batch size. The keyword arguments after
+    ``generator`` are the fields of :class:`~rgexp.models.hyperparameters.TrainConfig`
+    (``epochs``, ``batch_size`` and ``lr`` required), held as ``self.config``.
     """
 
-    def __init__(
-        self,
-        model: RBM,
-        data,
-        *,
-        generator: torch.Generator,
-        epochs: int,
-        batch_size: int,
-        lr: float,
-        k: int = 1,
-        persistent: bool = False,
-        optimizer: Literal["sgd", "adam"] = "adam",
-        momentum: float = 0.0,
-        weight_decay: float = 0.0,
-        l1: float = 0.0,
-        adam_beta1: float = 0.9,
-        adam_beta2: float = 0.999,
-        adam_eps: float = 1e-8,
-        lr_schedule: LRSchedule = "constant",
-        lr_final_fraction: float = 0.01,
-        holdout_fraction: float = 0.1,
-        metrics_every: int = 1,
-        metric_samples: int = 1000,
-        exact_max_units: int = 20,
-    ) -> None:
-        hp = dict(epochs=epochs, batch_size=batch_size, lr=lr, k=k, persistent=persistent, optimizer=optimizer,
-                  momentum=momentum, weight_decay=weight_decay, l1=l1, adam_beta1=adam_beta1,
-                  adam_beta2=adam_beta2, adam_eps=adam_eps, lr_schedule=lr_schedule,
-                  lr_final_fraction=lr_final_fraction, holdout_fraction=holdout_fraction,
-                  metrics_every=metrics_every, metric_samples=metric_samples, exact_max_units=exact_max_units)
-        validate_hyperparameters(**hp)
+    def __init__(self, model: RBM, data, *, generator: torch.Generator, **hyperparameters: Any) -> None:
+        self.config = config = TrainConfig(**hyperparameters)
         if not isinstance(model, RBM):
             raise ValueError(f"model must be an rgexp.models.RBM, got {type(model).__name__}")
-        self.hp = {k_: _plain(v) for k_, v in hp.items()}
         self.model = model
         self.generator = _device_generator(generator, model.device)
         x = _as_data(data, model)
         n = x.shape[0]
-        n_hold = int(holdout_fraction * n)
-        if n - n_hold < batch_size:
-            raise ValueError(f"batch_size must be <= the number of training samples ({n - n_hold}), got {batch_size}")
+        n_hold = int(config.holdout_fraction * n)
+        if n - n_hold < config.batch_size:
+            raise ValueError(f"batch_size must be <= the number of training samples ({n - n_hold}), "
+                             f"got {config.batch_size}")
         self.n_hold = n_hold
         self._split = torch.randperm(n, generator=self.generator, device=self.generator.device).to(x.device)
         self._set_data(x)
-        self.kernel = CDKernel(model, batch_size, k=k, persistent=persistent)
-        self.optimizer = make_optimizer(model, optimizer, momentum=momentum, weight_decay=weight_decay, l1=l1,
-                                        adam_beta1=adam_beta1, adam_beta2=adam_beta2, adam_eps=adam_eps)
+        self.kernel = CDKernel(model, config.batch_size, k=config.k, persistent=config.persistent)
+        self.optimizer = make_optimizer(model, config.optimizer, momentum=config.momentum,
+                                        weight_decay=config.weight_decay, l1=config.l1, adam_beta1=config.adam_beta1,
+                                        adam_beta2=config.adam_beta2, adam_eps=config.adam_eps)
         self.epoch = 0  # completed epochs
         self.update = 0  # completed updates
         self._batch = 0  # completed batches of the current epoch
         self._perm: torch.Tensor | None = None
         self.history: list[dict[str, float]] = []
         self.metrics_seconds = 0.0  # time spent measuring diagnostics (not in the state: a clock)
-        self._exact = min(model.n_visible, model.n_hidden) <= exact_max_units
+        self._exact = min(model.n_visible, model.n_hidden) <= config.exact_max_units
         self._entropy: float | None = None
 
     def _set_data(self, x: torch.Tensor) -> None:
@@ -202,15 +124,15 @@ class RBMTrainer:
     @property
     def n_batches(self) -> int:
         """Updates per epoch."""
-        return self.train_data.shape[0] // self.hp["batch_size"]
+        return self.train_data.shape[0] // self.config.batch_size
 
     @property
     def total_updates(self) -> int:
-        return self.hp["epochs"] * self.n_batches
+        return self.config.epochs * self.n_batches
 
     def current_lr(self) -> float:
-        hp = self.hp
-        return lr_at(hp["lr"], hp["lr_schedule"], self.update, self.total_updates, hp["lr_final_fraction"])
+        c = self.config
+        return lr_at(c.lr, c.lr_schedule, self.update, self.total_updates, c.lr_final_fraction)
 
     def _data_entropy(self) -> float:
         if self._entropy is None:
@@ -220,7 +142,7 @@ class RBMTrainer:
 
     def metrics(self) -> dict[str, float]:
         """Diagnostics of the current model (see :mod:`rgexp.models.metrics`), without touching the training RNG."""
-        n = self.hp["metric_samples"]
+        n = self.config.metric_samples
         gen = torch.Generator(device=self.generator.device).manual_seed(1_000_003 * (self.epoch + 1))
         holdout = self.holdout[:n] if self.n_hold else None
         out = rbm_metrics(self.model, self.train_data[:n], holdout, gen, train_all=self.train_data,
@@ -230,7 +152,7 @@ class RBMTrainer:
 
     # ------------------------------------------------------------------ training
     def _start_chains(self) -> None:
-        idx = torch.randint(0, self.train_data.shape[0], (self.hp["batch_size"],), generator=self.generator,
+        idx = torch.randint(0, self.train_data.shape[0], (self.config.batch_size,), generator=self.generator,
                             device=self.generator.device).to(self.train_data.device)
         self.kernel.init_chains(self.train_data[idx], self.generator)
 
@@ -249,7 +171,7 @@ class RBMTrainer:
         at the end; ``should_stop()`` is polled after every update — when it returns True the
         state is handed to ``on_checkpoint`` and :class:`rgexp.errors.Interrupted` is raised.
         """
-        if not _is_int(checkpoint_every) or checkpoint_every < 0:
+        if not is_int(checkpoint_every) or checkpoint_every < 0:
             raise ValueError(f"checkpoint_every must be an int >= 0, got {checkpoint_every!r}")
         threads = torch.get_num_threads()
         single = self.model.device.type == "cpu" and self._gemm_flops() <= SINGLE_THREAD_FLOPS and threads > 1
@@ -263,14 +185,14 @@ class RBMTrainer:
 
     def _gemm_flops(self) -> int:
         """Flops of one of the five matrix products of an update, 2·B·n_visible·n_hidden."""
-        return 2 * self.hp["batch_size"] * self.model.n_visible * self.model.n_hidden
+        return 2 * self.config.batch_size * self.model.n_visible * self.model.n_hidden
 
     def _fit(self, log, on_checkpoint, checkpoint_every, should_stop) -> dict[str, float]:
-        hp, kernel, gen = self.hp, self.kernel, self.generator
-        bs, n_batches, total = hp["batch_size"], self.n_batches, self.total_updates
-        if hp["persistent"] and kernel.chains is None:
+        c, kernel, gen = self.config, self.kernel, self.generator
+        bs, n_batches, total = c.batch_size, self.n_batches, self.total_updates
+        if c.persistent and kernel.chains is None:
             self._start_chains()
-        while self.epoch < hp["epochs"]:
+        while self.epoch < c.epochs:
             t0 = time.perf_counter()
             if self._perm is None:
                 self._perm = torch.randperm(self.train_data.shape[0], generator=gen, device=gen.device)
@@ -279,8 +201,7 @@ class RBMTrainer:
             for b in range(self._batch, n_batches):
                 kernel.load_batch(self.train_data, perm[b * bs : (b + 1) * bs])
                 kernel.run(gen)
-                self.optimizer.step(kernel, lr_at(hp["lr"], hp["lr_schedule"], self.update, total,
-                                                  hp["lr_final_fraction"]))
+                self.optimizer.step(kernel, lr_at(c.lr, c.lr_schedule, self.update, total, c.lr_final_fraction))
                 self.update += 1
                 self._batch = b + 1
                 if should_stop is not None and should_stop():
@@ -291,8 +212,8 @@ class RBMTrainer:
                     on_checkpoint(self.state_dict())
             self.epoch += 1
             self._perm, self._batch = None, 0
-            every = hp["metrics_every"]
-            if every and (self.epoch % every == 0 or self.epoch == hp["epochs"]):
+            every = c.metrics_every
+            if every and (self.epoch % every == 0 or self.epoch == c.epochs):
                 t_metrics = time.perf_counter()
                 m = self.metrics()
                 self.metrics_seconds += time.perf_counter() - t_metrics
@@ -310,7 +231,7 @@ class RBMTrainer:
         cpu = lambda t: None if t is None else t.detach().to("cpu", copy=True)  # noqa: E731
         return {
             "version": _STATE_VERSION,
-            "hyperparameters": dict(self.hp),
+            "hyperparameters": self.config.as_dict(),
             "model": {k: cpu(v) for k, v in self.model.state_dict().items()},
             "optimizer": _tree_cpu(self.optimizer.state_dict()),
             "generator": self.generator.get_state().clone(),
@@ -328,8 +249,9 @@ class RBMTrainer:
         """Restore a :meth:`state_dict` (the trainer must have been built with the same arguments)."""
         if state.get("version") != _STATE_VERSION:
             raise ValueError(f"RBMTrainer state version {state.get('version')!r} is not {_STATE_VERSION}")
-        diff = {k: (state["hyperparameters"].get(k), self.hp[k]) for k in _STRUCTURAL
-                if state["hyperparameters"].get(k) != self.hp[k]}
+        now = self.config.as_dict()
+        diff = {k: (state["hyperparameters"].get(k), now[k]) for k in STRUCTURAL
+                if state["hyperparameters"].get(k) != now[k]}
         if diff:
             raise ValueError(f"checkpoint was made with different hyperparameters (saved, now): {diff}")
         dev = self.model.device
@@ -365,20 +287,14 @@ def train_rbm(
     model: RBM,
     data,
     *,
-    epochs: int,
-    batch_size: int,
-    lr: float,
-    k: int = 1,
-    persistent: bool = False,
     seed: int | np.random.SeedSequence = 0,
     log: LogFn | None = None,
-    **opts: Any,
+    **hyperparameters: Any,
 ) -> dict[str, float]:
     """Train ``model`` in place with a generator from ``seed`` (an int or a SeedSequence); return final metrics.
 
-    ``opts`` are further :class:`RBMTrainer` hyperparameters (optimizer, momentum, ...).
+    ``hyperparameters`` as for :class:`RBMTrainer` (the fields of
+    :class:`~rgexp.models.hyperparameters.TrainConfig`; ``epochs``, ``batch_size``, ``lr`` required).
     """
     gen = torch_generator(as_seed_sequence(seed), device=model.device)
-    trainer = RBMTrainer(model, data, generator=gen, epochs=epochs, batch_size=batch_size, lr=lr, k=k,
-                         persistent=persistent, **opts)
-    return trainer.fit(log=log)
+    return RBMTrainer(model, data, generator=gen, **hyperparameters).fit(log=log)

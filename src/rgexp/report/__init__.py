@@ -11,7 +11,8 @@ group of runs; the per-metric verdicts follow in an appendix. The files are also
 logged to MLflow as the artifacts of a run tagged ``rgexp_report=1`` (see ``rgexp.tracking``).
 
 Modules: ``references`` (the table of references and claims), ``intervals`` (statistics and
-verdict rules), ``names`` (metric naming), ``collect`` (groups, values with errors), ``checks``
+verdict rules), ``names`` (which metrics are diagnostics; the names themselves and their companions:
+:mod:`rgexp.metric_names`), ``collect`` (groups, values with errors), ``checks``
 (verdict rows), ``scorecard`` (the claims the report leads with) and ``readings`` (how
 a claim reduces its metrics), ``figures``, ``document`` (Markdown/HTML), ``build`` (the report), ``__main__`` (CLI).
 """

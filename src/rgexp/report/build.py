@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import rgexp
+from rgexp.metric_names import hidden_companions, split_start
 from rgexp.report.checks import Check, reference_value, trend_checks, value_checks
 from rgexp.report.collect import IGNORED, Group, Series, final_point, group_runs, series
 from rgexp.report.document import Block, Figure, Heading, Para, Table, to_html, to_markdown
 from rgexp.report.figures import XLABELS, family_figure, save_figure, stage_figure
 from rgexp.report.intervals import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, format_pm, summarize
-from rgexp.report.names import hidden_companions, is_diagnostic, split_start
+from rgexp.report.names import is_diagnostic
 from rgexp.report.references import SOURCES, reference_for
 from rgexp.report.scorecard import Row, score, scorecard_blocks
 from rgexp.tracking import RunRecord

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rgexp.metric_names import split_start
 from rgexp.report.collect import Group, final_point, point_at, stage_last_step, steps_of, value_at
 from rgexp.report.intervals import (INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Point, Summary, format_pm,
                                     sign_of, summarize, verdict_value)
-from rgexp.report.names import split_start
 from rgexp.report.references import Reference, Trend, reference_for, trends_for
 
 __all__ = ["Check", "reference_value", "value_check", "value_checks", "trend_results", "trend_verdict",

@@ -11,15 +11,16 @@ from dataclasses import dataclass, field
 
 from scipy import stats
 
+from rgexp.config import HARMLESS_GROUPS, HARMLESS_SETTINGS
+from rgexp.metric_names import CI_HIGH, CI_LEVEL, CI_LOW, ERR, companions_of
 from rgexp.report.intervals import Point
-from rgexp.report.names import companions_of
 from rgexp.tracking import RunRecord
 
 __all__ = ["IGNORED", "Group", "Series", "group_runs", "value_at", "point_at", "final_point", "last_step",
            "stage_last_step", "steps_of", "series"]
 
-IGNORED_KEYS = {"seed", "data_seed", "progress", "quiet", "device", "resume", "checkpoint_every"}
-IGNORED_PREFIXES = ("tracking.", "cache.", "hydra.")
+IGNORED_KEYS = {"seed", "data_seed", "device", *HARMLESS_SETTINGS}
+IGNORED_PREFIXES = tuple(f"{group}." for group in HARMLESS_GROUPS)
 IGNORED = sorted(IGNORED_KEYS) + [p + "*" for p in IGNORED_PREFIXES]
 DEFAULT_CI_LEVEL = 0.9  # the level of the scaling fits' intervals unless the run says otherwise
 
@@ -107,13 +108,13 @@ def point_at(run: RunRecord, metric: str, step: int | None = None) -> Point | No
     if value is None:
         return None
     names = companions_of(metric, run.final.keys())
-    err = value_at(run, names["err"], step) if "err" in names else None
+    err = value_at(run, names[ERR], step) if ERR in names else None
     if err is not None:
         return Point(value, abs(err), abs(err))
-    lo, hi = (value_at(run, names[k], step) if k in names else None for k in ("ci_low", "ci_high"))
+    lo, hi = (value_at(run, names[k], step) if k in names else None for k in (CI_LOW, CI_HIGH))
     if lo is None or hi is None:
         return Point(value)
-    level = _ci_level(run, names.get("ci_level"), step)
+    level = _ci_level(run, names.get(CI_LEVEL), step)
     z = float(stats.norm.ppf(0.5 + level / 2))
     return Point(value, max(value - lo, 0.0) / z, max(hi - value, 0.0) / z)
 

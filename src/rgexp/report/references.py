@@ -21,12 +21,11 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from rgexp.report.names import find_companion
+from rgexp.ising import T_C  # Onsager, J = k_B = 1
+from rgexp.metric_names import EXACT, START, companion, split_start
 
 __all__ = ["T_C", "SOURCES", "Reference", "Trend", "REFERENCES", "TRENDS", "model_of", "critical_temperature",
            "delta_sigma", "reference_for", "trends_for"]
-
-T_C = 2.0 / math.log(1.0 + math.sqrt(2.0))  # Onsager, J = k_B = 1
 
 SOURCES: dict[str, str] = {
     "exact": "exact and theory values: Onsager's T_c; the 2D Ising CFT (Δ_σ = 1/8, Δ_ε = 1); 1D "
@@ -142,20 +141,22 @@ class Trend:
 
 
 _STAGES = r"(data|mc|flow|rg|stack)"
-_T = r"T(?P<start>-?[0-9.]+|inf)"  # Tinf: a flow started from random spins
+_T = START  # a start temperature (rgexp.metric_names); Tinf: a flow started from random spins
 # The flow read per start temperature (flow/…) or pooled and binned by the thermometer's class
 # (flow_binned/…) or by the energy thermometer (flow_binned_energy/…).
 _FLOW = r"(flow|flow_binned|flow_binned_energy)"
 
 
-def _exact_companion(metric: str, names: Collection[str]) -> str | None:
-    return find_companion(metric, "_exact", names)
+def _exact_companion(name: str, names: Collection[str]) -> str | None:
+    exact = companion(name, EXACT)
+    return exact if exact in names else None
 
 
-def _decimation_exact(metric: str, names: Collection[str]) -> str | None:
+def _decimation_exact(name: str, names: Collection[str]) -> str | None:
     """``variational/coupling/T1.0000`` -> ``rg/coupling_exact/T1.0000`` (b = 2 decimation, exact)."""
-    name = metric.replace("variational/coupling", "rg/coupling_exact", 1)
-    return name if name in names else None
+    qualifiers = name[len(split_start(name)[0]):]  # "/T1.0000" or ""
+    exact = companion("rg/coupling" + qualifiers, EXACT)
+    return exact if exact in names else None
 
 
 REFERENCES: tuple[Reference, ...] = (

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from rgexp.metric_names import START, split_start
 from rgexp.report.collect import Group, Series
 from rgexp.report.document import Block, Figure, Heading, Para, Table
 from rgexp.report.figures import XLABELS, claim_figure, figure_path, save_figure
-from rgexp.report.names import split_start
 from rgexp.report.readings import Reading, read
 from rgexp.report.references import REFERENCES, T_C, TRENDS, Params, Trend, critical_temperature, model_of
 
@@ -62,7 +62,7 @@ class Claim:
         return self.rel_tol * abs(reference) + self.abs_tol
 
 
-_T = r"T(?P<start>-?[0-9.]+|inf)"
+_T = START  # a start or bin temperature (rgexp.metric_names)
 
 
 def _nn2d(value: float) -> Callable[[Params], float | None]:

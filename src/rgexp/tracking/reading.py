@@ -16,7 +16,7 @@ import mlflow
 from mlflow.tracking import MlflowClient
 
 import rgexp
-from rgexp.tracking.store import MLflowTracker, git_state
+from rgexp.tracking.tracker import MLflowTracker, git_state
 
 
 REPORT_TAG = "rgexp_report"
@@ -43,17 +43,10 @@ class RunRecord:
     history: dict[str, list[tuple[int, float]]]
 
 
-def _sqlite_path(uri: str) -> Path | None:
-    """The database file of a ``sqlite:///`` URI (None for other stores)."""
-    prefix = "sqlite:///"
-    return Path(uri[len(prefix):]) if uri.startswith(prefix) else None
-
-
 def _require_store(tracker: MLflowTracker) -> None:
     """Refuse a local store that does not exist: opening it would silently create an empty one."""
-    path = _sqlite_path(tracker.uri)
-    if path is not None and not path.exists():
-        raise LookupError(f"no MLflow store at {path}; set tracking.root or tracking.uri")
+    if not tracker.store_exists():
+        raise LookupError(f"no MLflow store at {tracker._db_file()}; set tracking.root or tracking.uri")
 
 
 def _experiment_id(tracker: MLflowTracker, name: str) -> str:

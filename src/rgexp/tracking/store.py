@@ -1,30 +1,30 @@
-"""Writing runs: one Hydra job is one MLflow run (the package ``rgexp.tracking`` is the only one that
-imports mlflow).
+"""Writing runs: one Hydra job is one MLflow run, an open :class:`TrackedRun` (the package
+``rgexp.tracking`` is the only one that imports mlflow; where runs go is
+:class:`rgexp.tracking.tracker.MLflowTracker`).
 
-The default store is embedded (no server): SQLite at
-``<root>/mlflow.db`` with artifacts under ``<root>/``. Runs are driven through an explicit
-``MlflowClient`` (no fluent global state), metrics are buffered and written in batches, and
-checkpoints are written atomically (write, then rename) into the run's artifacts.
+Runs are driven through an explicit ``MlflowClient`` (no fluent global state), metrics are buffered
+and written in batches, and checkpoints are written atomically (write, then rename).
 
 Failure is harmless: a write to the artifact location that fails (read-only, full, a file where a
 directory should be) raises :class:`~rgexp.errors.StorageError` naming the file, the place and the
-reason, and leaves the file it was replacing as it was; an artifact location that cannot be
-written is refused before a run is created. A new SQLite store is created under a file lock (and
-once per sweep by :class:`SweepSetup`): parallel first writes race in MLflow's schema setup.
+reason, and leaves the file it was replacing as it was. A tracking server that stops answering is
+waited for while the run computes on (:mod:`rgexp.tracking.outage`): what it lacks is kept in the
+run's pending record on local disk, uploaded when it answers again, and after
+``tracking.retry_seconds`` the run stops with :class:`~rgexp.tracking.outage.TrackingLost`, one
+line with the command that completes it. Any other tracking failure is one-line
+:class:`~rgexp.tracking.outage.TrackingError`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import io
 import os
-import re
-import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import unquote, urlparse
 
 import mlflow
@@ -32,39 +32,19 @@ import torch
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
-import rgexp
-from rgexp.config import flat_items
 from rgexp.errors import StorageError
-from rgexp.tracking.system import quiet_mlflow_logging, start_system_metrics
+from rgexp.tracking.outage import (BATCH, Pending, ServerLink, TrackingError, TrackingLost, is_unavailable,
+                                   reason_of, resume_command)
+from rgexp.tracking.probe import probe
+from rgexp.tracking.system import quiet_mlflow_logging
 
 quiet_mlflow_logging()
 
-# MLflow's UI (3.x) opens an experiment in its GenAI view (traces, token usage) unless the experiment
-# says it holds model training; rgexp's always do.
-EXPERIMENT_KIND_TAG, EXPERIMENT_KIND = "mlflow.experimentKind", "custom_model_development"
-
-__all__ = ["MLflowTracker", "TrackedRun", "SweepSetup", "flatten", "git_state"]
+__all__ = ["TrackedRun", "CHECKPOINT"]
 
 PARAM_MAX = 6000  # MLflow truncates longer param values; the full config is an artifact.
 CHECKPOINT = "checkpoints/last.pt"
-
-
-def flatten(tree: Any) -> dict[str, str]:
-    """Nested dicts -> MLflow params ``{"a.b": "value"}``; lists are kept whole as their str()."""
-    return {k: "null" if v is None else str(v) for k, v in flat_items(tree).items()}
-
-
-def git_state(path: Path) -> dict[str, str]:
-    """The git commit of the source tree at ``path`` and whether it has uncommitted changes."""
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", *args], cwd=path, capture_output=True, text=True, timeout=10, check=True
-        ).stdout.strip()
-
-    try:
-        return {"git_commit": git("rev-parse", "HEAD"), "git_dirty": str(bool(git("status", "--porcelain")))}
-    except (OSError, subprocess.SubprocessError):
-        return {"git_commit": "unknown", "git_dirty": "unknown"}
+RECONNECT_PROBE = 5.0  # seconds: a try to reach a server that is away starts with the /health-like probe
 
 
 def _local_path(uri: str) -> Path | None:
@@ -82,209 +62,165 @@ def _reason(err: BaseException) -> str:
     return str(err).splitlines()[0] if str(err) else type(err).__name__
 
 
-def _probe_writable(directory: Path) -> None:
-    """Create ``directory`` and a file in it, then remove the file; OSError if either fails."""
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=".rgexp-probe.", dir=directory)
-    os.close(fd)
-    os.unlink(name)
+def _say(message: str) -> None:
+    """One line on stderr, above any progress bar."""
+    from tqdm import tqdm
 
-
-@contextlib.contextmanager
-def _no_download_bar():
-    """MLflow draws a progress bar for every artifact download; a resume fetches two small files."""
-    old = os.environ.get("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR")
-    os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", None)
-        else:
-            os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = old
-
-
-class MLflowTracker:
-    """Config group ``tracking``: where runs go.
-
-    uri:        an MLflow tracking URI (``sqlite:///x.db``, ``http://127.0.0.1:5000``, …) or null
-                for the embedded default ``sqlite:///<root>/mlflow.db``.
-    root:       directory of the embedded store and of artifacts for experiments rgexp creates.
-    experiment: the MLflow experiment name.
-    """
-
-    def __init__(self, uri: str | None = None, root: str = "mlruns", experiment: str = "default",
-                 system_metrics: bool = True, system_interval: float = 10.0) -> None:
-        if not experiment:
-            raise ValueError("experiment must be a non-empty name")
-        if not system_interval > 0:
-            raise ValueError(f"system_interval must be > 0 seconds, got {system_interval!r}")
-        self.system_metrics, self.system_interval = bool(system_metrics), float(system_interval)
-        self.root = Path(root).expanduser().resolve()
-        self.uri = uri or f"sqlite:///{self.root / 'mlflow.db'}"
-        self.experiment = experiment
-        self._client: MlflowClient | None = None
-
-    @property
-    def client(self) -> MlflowClient:
-        if self._client is None:
-            with self._store_lock():  # constructing a client opens the store, creating a new one
-                self._client = MlflowClient(tracking_uri=self.uri)
-        return self._client
-
-    @property
-    def is_local_store(self) -> bool:
-        return self.uri.startswith("sqlite:")
-
-    def _db_file(self) -> Path | None:
-        """The database file of a ``sqlite:///`` store (None for servers and in-memory stores)."""
-        path = self.uri[len("sqlite:///"):].split("?", 1)[0] if self.uri.startswith("sqlite:///") else ""
-        return Path(path) if path and path != ":memory:" else None
-
-    def store_exists(self) -> bool:
-        """False only for a SQLite store whose file is missing (opening it would create it)."""
-        db = self._db_file()
-        return db is None or db.exists()
-
-    @contextlib.contextmanager
-    def _store_lock(self):
-        """Serialise first use of a SQLite store: processes opening a new one at once race in
-        MLflow's schema setup. The lock file sits next to the database."""
-        db = self._db_file()
-        if db is None:
-            yield
-            return
-        where = db.parent
-        try:
-            where.mkdir(parents=True, exist_ok=True)
-            fh = open(where / ".rgexp.lock", "w")
-        except OSError as err:
-            why = "it exists and is not a directory" if where.exists() and not where.is_dir() else _reason(err)
-            key = f"tracking.root={where}" if where == self.root else f"tracking.uri={self.uri}"
-            raise StorageError(f"{key}: cannot create the store there: {why}") from None
-        with fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
-
-    def setup(self) -> str:
-        """Create the store and the experiment if needed; return the experiment id."""
-        client = self.client  # (takes the lock itself: flock is not re-entrant across opens)
-        with self._store_lock():
-            exp = client.get_experiment_by_name(self.experiment)
-            if exp is not None:
-                if exp.tags.get(EXPERIMENT_KIND_TAG) != EXPERIMENT_KIND:  # a store made before the tag
-                    client.set_experiment_tag(exp.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
-                return exp.experiment_id
-            location = None
-            if self.is_local_store:
-                slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", self.experiment)
-                location = (self.root / "artifacts" / slug).as_uri()
-            try:
-                return self.client.create_experiment(self.experiment, artifact_location=location,
-                                                     tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
-            except mlflow.exceptions.MlflowException as err:
-                # A tracking server is not covered by the file lock: another job may have won.
-                if err.error_code != "RESOURCE_ALREADY_EXISTS":
-                    raise
-                return self.client.get_experiment_by_name(self.experiment).experiment_id
-
-    def _check_artifact_location(self, exp_id: str) -> None:
-        """Refuse, before any run exists, an artifact location on this machine that cannot be written."""
-        where = _local_path(self.client.get_experiment(exp_id).artifact_location)
-        if where is None:
-            return
-        try:
-            _probe_writable(where)
-        except OSError as err:
-            raise StorageError(
-                f"tracking.root: cannot write artifacts of experiment '{self.experiment}' under {where}: {_reason(err)}"
-            ) from None
-
-    def start(self, run_name: str, config_yaml: str, params: dict[str, str], tags: dict[str, str]) -> "TrackedRun":
-        """A new RUNNING run with params, tags and the full resolved config as ``config.yaml``."""
-        exp_id = self.setup()
-        self._check_artifact_location(exp_id)
-        all_tags = {"rgexp_version": rgexp.__version__, **git_state(Path(__file__).parent), **tags}
-        run = self.client.create_run(exp_id, run_name=run_name, tags=all_tags)
-        tracked = TrackedRun(self.client, run.info.run_id)
-        tracked.log_params(params)
-        tracked.log_text(config_yaml, "config.yaml")
-        self._monitor(tracked, resume=False)
-        return tracked
-
-    def _monitor(self, tracked: "TrackedRun", resume: bool) -> None:
-        if self.system_metrics:
-            tracked.monitor = start_system_metrics(tracked.run_id, self.uri, self.system_interval, resume)
-
-    def reopen(self, run_id: str) -> "TrackedRun":
-        """Reopen an existing run as RUNNING (resume); metrics it already holds are not logged again."""
-        self.client.update_run(run_id, status="RUNNING")
-        tracked = TrackedRun(self.client, run_id)
-        tracked.skip_logged()
-        self._monitor(tracked, resume=True)
-        return tracked
-
-    def run_exists(self, run_id: str) -> bool:
-        """Whether the store holds ``run_id`` (never creates a missing SQLite store)."""
-        if not self.store_exists():
-            return False
-        try:
-            self.client.get_run(run_id)
-            return True
-        except mlflow.exceptions.MlflowException:
-            return False
-
-    def logged_config(self, run_id: str) -> str:
-        """The ``config.yaml`` a run was started with (FileNotFoundError if it has none)."""
-        with tempfile.TemporaryDirectory() as tmp:
-            try:
-                with _no_download_bar():
-                    path = self.client.download_artifacts(run_id, "config.yaml", tmp)
-            except (mlflow.exceptions.MlflowException, OSError) as err:
-                raise FileNotFoundError(f"run {run_id} has no config.yaml artifact") from err
-            return Path(path).read_text()
-
-    def load_checkpoint(self, run_id: str) -> dict:
-        """The run's last checkpoint, loaded with ``weights_only=True``."""
-        with tempfile.TemporaryDirectory() as tmp:
-            try:
-                with _no_download_bar():
-                    path = self.client.download_artifacts(run_id, CHECKPOINT, tmp)
-            except (mlflow.exceptions.MlflowException, OSError) as err:
-                raise FileNotFoundError(f"run {run_id} has no checkpoint {CHECKPOINT}") from err
-            try:
-                return torch.load(path, map_location="cpu", weights_only=True)
-            except Exception as err:  # torch raises several types for a corrupt file
-                raise ValueError(f"checkpoint of run {run_id} is corrupt: {err}") from err
+    tqdm.write(f"rgexp: {message}", file=sys.stderr)
 
 
 class TrackedRun:
-    """An open MLflow run: buffered metrics, params, artifacts, atomic checkpoints."""
+    """An open MLflow run: buffered metrics, params, artifacts, atomic checkpoints.
 
-    def __init__(self, client: MlflowClient, run_id: str) -> None:
+    On a tracking server (``pending`` given), a server that stops answering does not stop the run
+    for ``retry_seconds``: writes go to the pending record instead, the server is tried again at
+    a growing interval (every 15 s at most), and what was kept is uploaded, in order, when it
+    answers. ``resume`` is the command printed when the run has to give up."""
+
+    def __init__(self, client: MlflowClient, run_id: str, *, pending: Pending | None = None,
+                 retry_seconds: float = 300.0, resume: str | None = None,
+                 new_monitor: Callable[[bool], Any] | None = None,
+                 notify: Callable[[str], None] = _say) -> None:
         self.client = client
         self.run_id = run_id
         self._metrics: list[Metric] = []
         self._logged: set[tuple[str, int]] = set()
         self.monitor = None  # MLflow's system-metrics sampler, when on
+        self._new_monitor = new_monitor
         self.latest: dict[str, tuple[int, float]] = {}  # metric -> (last step, value), this process
-        self.artifact_uri = client.get_run(run_id).info.artifact_uri
+        info = client.get_run(run_id).info
+        self.artifact_uri, self._experiment_id = info.artifact_uri, info.experiment_id
         self.artifact_dir = _local_path(self.artifact_uri)
+        self.pending = pending
+        self.link = ServerLink(client.tracking_uri, retry_seconds) if pending is not None else None
+        self.resume = resume or resume_command(run_id)
+        self.notify = notify
+        self._given_up = False  # the budget is spent: everything goes to the pending record
 
     @property
     def experiment_id(self) -> str:
-        return self.client.get_run(self.run_id).info.experiment_id
+        return self._experiment_id  # read once: the run summary must not need the server
 
+    def start_monitor(self, resume: bool) -> None:
+        """Start MLflow's system-metrics sampler (``resume``: continuing the run's steps)."""
+        if self._new_monitor is not None:
+            self.monitor = self._new_monitor(resume)
+
+    # -- talking to the server ------------------------------------------------------------------
+    def _error(self, what: str, err: BaseException) -> TrackingError:
+        failure = TrackingError(f"tracking: cannot {what} of run {self.run_id} at {self.client.tracking_uri}: "
+                                f"{reason_of(err)}")
+        failure.run_id, failure.resume_command = self.run_id, self.resume
+        return failure
+
+    def _send(self, what: str, write: Callable[[], None], keep: Callable[[], None], raw: bool = False) -> bool:
+        """``write()`` to the store; True once written. While the server does not answer, ``keep()``
+        it in the pending record instead and return False (the run goes on); TrackingLost once the
+        server has been away for the whole budget. A refusal (or any failure of an embedded store)
+        is a TrackingError, or with ``raw`` the exception itself (artifact writes: a StorageError)."""
+        if self._given_up:
+            keep()
+            return False
+        if self.link is None or self.link.up or self._catch_up():
+            try:
+                write()
+                return True
+            except Exception as err:
+                if self.link is None or not is_unavailable(err):
+                    if raw or not isinstance(err, mlflow.exceptions.MlflowException):
+                        raise
+                    raise self._error(what, err) from err
+                if self.link.failed(err):
+                    self.notify(f"tracking server {self.link.uri} is not answering ({self.link.reason}); computing on, "
+                                f"keeping what it lacks in {self.pending.directory}; trying again for up to "
+                                f"{self.link.budget:g} s (tracking.retry_seconds)")
+        keep()
+        if self.link.spent():
+            self._give_up()
+        return False
+
+    def _catch_up(self) -> bool:
+        """When a try is due: reach the server and upload what was kept. True when it is back."""
+        if self.link.up:
+            return True
+        if not self.link.due():
+            return False
+        problem = probe(self.link.uri, RECONNECT_PROBE)
+        if problem is not None:
+            self.link.failed(problem)
+            return False
+        try:
+            sent = self.pending.upload(self.client, self.run_id)
+        except Exception as err:
+            if not is_unavailable(err):
+                raise self._error("upload what was kept locally", err) from err
+            self.link.failed(err)
+            return False
+        away = self.link.back()
+        self.notify(f"tracking server {self.link.uri} answers again after {away:.0f} s; uploaded what was kept: {sent}")
+        self._restart_monitor()
+        return True
+
+    def _restart_monitor(self) -> None:
+        """MLflow's sampler ends itself when it cannot read the run: after an outage start a new one,
+        continuing the steps, once the old one's samples are in."""
+        old, self.monitor = self.monitor, None
+        if old is None:
+            return
+        old.finish()
+        if getattr(getattr(old, "mlflow_logger", None), "data", None):
+            self.monitor = old  # its samples did not go in: a new sampler would reuse their steps
+            return
+        self.start_monitor(resume=True)
+
+    def _stop_monitor(self) -> None:
+        """Stop the sampler; samples it could not send join the metric buffer (sent with the rest)."""
+        monitor, self.monitor = self.monitor, None
+        if monitor is None:
+            return
+        monitor.finish()  # its last samples go in before the run closes (MLflow logs its own failure)
+        left = getattr(getattr(monitor, "mlflow_logger", None), "data", None)
+        if left:
+            self._metrics.extend(left)
+            left.clear()
+
+    def _checkpoint_file(self) -> Path | None:
+        local = self.pending.checkpoint if self.pending is not None else None
+        if local is None or not local.exists():
+            local = self.artifact_dir / CHECKPOINT if self.artifact_dir is not None else None
+        return local if local is not None and local.exists() else None
+
+    def _left_behind(self) -> str:
+        """What the server lacks, where it is, and what to do: the end of a give-up line."""
+        self._given_up = True
+        self._stop_monitor()
+        self.flush()  # (given up: into the record)
+        checkpoint = self._checkpoint_file()
+        then = (f"once the server is back, resume with: {self.resume}" if checkpoint is not None else
+                "nothing to resume (no checkpoint yet): run the command again once the server is back")
+        return (f"not uploaded: {self.pending.describe()}, kept in {self.pending.directory}; "
+                f"local checkpoint: {checkpoint or 'none'}; the run stays RUNNING in the store; {then}")
+
+    def _give_up(self, head: str | None = None) -> None:
+        link = self.link
+        head = head or (f"tracking server {link.uri} has not answered for {link.away():.0f} s "
+                        f"(tracking.retry_seconds={link.budget:g}; {link.reason})")
+        failure = TrackingLost(f"{head}; {self._left_behind()}")
+        failure.run_id = self.run_id
+        failure.resume_command = self.resume if self._checkpoint_file() is not None else None
+        raise failure
+
+    # -- what stages call -----------------------------------------------------------------------
     def log_params(self, params: dict[str, str]) -> None:
         items = [Param(k[:250], v[:PARAM_MAX]) for k, v in params.items()]
         for i in range(0, len(items), 100):
-            self.client.log_batch(self.run_id, params=items[i : i + 100])
+            chunk = items[i : i + 100]
+            self._send("log params", lambda: self.client.log_batch(self.run_id, params=chunk),
+                       lambda: self.pending.keep_fields("param", {p.key: p.value for p in chunk}))
 
     def set_tags(self, tags: dict[str, str]) -> None:
-        self.client.log_batch(self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
+        self._send("set tags", lambda: self.client.log_batch(self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()]),
+                   lambda: self.pending.keep_fields("tag", tags))
 
     def skip_logged(self) -> None:
         """From now on drop every (metric, step) the run already holds.
@@ -309,11 +245,19 @@ class TrackedRun:
     def flush(self) -> None:
         """Write the buffered metrics, 1,000 per call (MLflow's batch limit).
 
-        A chunk leaves the buffer only once written, so a failed flush retried later writes
-        nothing twice."""
+        A chunk leaves the buffer only once written (or kept in the pending record), so a failed
+        flush retried later writes nothing twice; a chunk sent again after an outage keeps its
+        timestamps, and the store drops what it already holds."""
         while self._metrics:
-            self.client.log_batch(self.run_id, metrics=self._metrics[:1000])
-            del self._metrics[:1000]
+            chunk, kept = self._metrics[:BATCH], []
+            del self._metrics[: len(chunk)]  # (before: giving up flushes the rest into the record)
+            try:
+                self._send("log metrics", lambda: self.client.log_batch(self.run_id, metrics=chunk),
+                           lambda: kept.append(self.pending.keep_metrics(chunk)))
+            except BaseException:
+                if not kept:  # neither written nor kept: back into the buffer
+                    self._metrics[:0] = chunk
+                raise
 
     @contextlib.contextmanager
     def _writing(self, path: str):
@@ -327,19 +271,20 @@ class TrackedRun:
                 f"(the previous {Path(path).name}, if any, is unchanged)"
             )
             failure.run_id = self.run_id  # the CLI prints the resume command
+            failure.resume_command = self.resume
             raise failure from err
 
     def log_text(self, text: str, path: str) -> None:
-        with self._writing(path):
-            self.client.log_text(self.run_id, text, path)
+        self._write_bytes(text.encode(), path)
 
     def log_figure(self, fig, path: str) -> None:
         """Save a matplotlib figure as an artifact and close it (the run takes ownership)."""
         import matplotlib.pyplot as plt
 
         try:
-            with self._writing(path):
-                self.client.log_figure(self.run_id, fig, path)
+            buf = io.BytesIO()
+            fig.savefig(buf, format=Path(path).suffix.lstrip(".") or "png")
+            self._write_bytes(buf.getvalue(), path)
         finally:
             plt.close(fig)
 
@@ -352,7 +297,8 @@ class TrackedRun:
         self._write_bytes(buf.getvalue(), path)
 
     def save_checkpoint(self, state: dict, path: str = CHECKPOINT) -> None:
-        """Atomically replace the checkpoint: a reader sees the old file or the new, never half."""
+        """Atomically replace the checkpoint: a reader sees the old file or the new, never half.
+        On a server it is written to local disk first (the pending record), then uploaded."""
         buf = io.BytesIO()
         torch.save(state, buf)
         self._write_bytes(buf.getvalue(), path)
@@ -362,10 +308,7 @@ class TrackedRun:
         fsynced and renamed over the old one (a crash or a full disk leaves the old file whole)."""
         with self._writing(path):
             if self.artifact_dir is None:
-                with tempfile.TemporaryDirectory() as tmp:
-                    local = Path(tmp) / Path(path).name
-                    local.write_bytes(data)
-                    self.client.log_artifact(self.run_id, str(local), str(Path(path).parent or ""))
+                self._upload(data, path)
                 return
             final = self.artifact_dir / path
             tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
@@ -381,27 +324,59 @@ class TrackedRun:
                     tmp.unlink()
                 raise
 
+    def _upload(self, data: bytes, path: str) -> None:
+        """Artifact ``path`` to a remote artifact store; kept in the pending record while the
+        server is away. The checkpoint is written to local disk first in any case."""
+        parent = Path(path).parent.as_posix()
+        parent = None if parent == "." else parent
+        if self.pending is not None and path == CHECKPOINT:
+            local = self.pending.write_checkpoint(data)
+            if self._send(f"upload {path}", lambda: self.client.log_artifact(self.run_id, str(local), parent),
+                          lambda: None, raw=True):
+                self.pending.checkpoint_uploaded()
+            return
+        with tempfile.TemporaryDirectory() as tmp:
+            local = Path(tmp) / Path(path).name
+            local.write_bytes(data)
+            self._send(f"upload {path}", lambda: self.client.log_artifact(self.run_id, str(local), parent),
+                       lambda: self.pending.keep_artifact(path, data), raw=True)
+
     def end(self, status: str) -> None:
-        """Flush and mark the run FINISHED, FAILED or KILLED."""
+        """Flush and mark the run FINISHED, FAILED or KILLED.
+
+        While its server is away: FINISHED waits for it (what is left of ``retry_seconds``, then
+        TrackingLost); FAILED and KILLED try once and otherwise leave the pending record and one
+        line, so that what stopped the run is what the user sees next."""
+        if self._given_up:
+            return
         try:
-            if self.monitor is not None:
-                self.monitor.finish()  # its last samples go in before the run closes
-                self.monitor = None
+            self._stop_monitor()
             self.flush()
-        finally:
-            self.client.set_terminated(self.run_id, status=status)
-
-
-try:  # Hydra is a dependency, but keep tracking importable without the callback API.
-    from hydra.experimental.callback import Callback
-except ImportError:  # pragma: no cover
-    Callback = object
-
-
-class SweepSetup(Callback):
-    """Hydra callback: create the store and experiment once, before a multirun's jobs start."""
-
-    def on_multirun_start(self, config, **kwargs) -> None:
-        from hydra.utils import instantiate
-
-        instantiate(config.tracking).setup()
+        except TrackingLost:
+            raise
+        except BaseException:
+            with contextlib.suppress(Exception):  # still say that it failed, where the store can hear
+                self._send("mark the run FAILED", lambda: self.client.set_terminated(self.run_id, "FAILED"),
+                           lambda: None)
+            raise
+        marked = self._send(f"mark the run {status}", lambda: self.client.set_terminated(self.run_id, status=status),
+                            lambda: self.pending.keep_fields("status", {"status": status}))
+        if self.link is None:
+            return
+        if not marked and not self._given_up:
+            if status == "FINISHED":
+                try:
+                    while not self._catch_up():
+                        if self.link.spent():
+                            self._give_up()
+                        self.link.wait_for_try()
+                except KeyboardInterrupt:  # Ctrl-C while waiting: the run's own handler is gone by now
+                    self._give_up(f"stopped while waiting for tracking server {self.link.uri} ({self.link.reason}, "
+                                  f"away for {self.link.away():.0f} s)")
+            elif not self._catch_up():
+                self.notify(f"tracking server {self.link.uri} is not answering ({self.link.reason}); "
+                            f"run {self.run_id} could not be marked {status}; {self._left_behind()}")
+                return
+        if self._given_up:
+            return
+        self.pending.clear()  # the server holds everything, the checkpoint included

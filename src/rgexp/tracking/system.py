@@ -17,6 +17,18 @@ def quiet_mlflow_logging() -> None:
     """MLflow logs "Creating initial MLflow database tables…" and "Started monitoring system metrics"
     at INFO to the terminal; rgexp's own lines say what a user needs."""
     logging.getLogger("mlflow").setLevel(logging.WARNING)
+    sampler = logging.getLogger("mlflow.system_metrics.system_metrics_monitor")
+    if not any(isinstance(f, _OutageNoise) for f in sampler.filters):
+        sampler.addFilter(_OutageNoise())
+
+
+class _OutageNoise(logging.Filter):
+    """Drop the sampler's warnings about requests to a server that is away ("Failed to get mlflow
+    run: API request to … failed with exception …"): the run says once, in one line, that the
+    server is not answering and what it does about it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "API request to " not in record.getMessage()
 
 
 def start_system_metrics(run_id: str, tracking_uri: str, interval: float, resume: bool):

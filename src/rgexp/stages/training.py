@@ -1,0 +1,147 @@
+"""Stage ``training``: train the model on the data (checkpointed, resumable bit for bit), with the
+flow's fixed point measured at scheduled updates when ``analysis.fixed_point`` is set."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import torch
+from omegaconf import DictConfig, OmegaConf
+from tqdm.auto import tqdm
+
+import rgexp
+from rgexp.config import instantiate_node
+from rgexp.errors import ConfigError, Interrupted
+from rgexp.ising import T_C
+from rgexp.ising.data import IsingData
+from rgexp.metric_names import metric
+from rgexp.perf import StageClock
+from rgexp.seeding import child_stream, torch_generator
+
+NEEDS = ("data",)
+GIVES = ("trained",)
+
+NETWORK_READING_STREAM = 2**31  # child of fixed_point for the network's inputs; updates are children < 2**31
+
+
+def check(ctx) -> None:
+    if ctx.parts.analysis.get("fixed_point") is not None and "thermometers" not in ctx.given:
+        raise ConfigError("analysis.fixed_point reads the thermometer during training: list the thermometers "
+                          "stage before training in stages, or set analysis.fixed_point=null")
+
+
+def model_layers(model: torch.nn.Module) -> list[torch.nn.Module]:
+    """The model's RBM layers, bottom first (one for a single RBM)."""
+    return list(model.rbms)
+
+
+def bottom_rbm(model: torch.nn.Module) -> torch.nn.Module:
+    """The RBM that acts on lattice configurations (the first layer of a stack)."""
+    return model.rbms[0]
+
+
+def build_model(cfg: DictConfig, lattice_shape: tuple[int, ...], streams, device: torch.device) -> torch.nn.Module:
+    """The model on the ``init`` stream, with its training hyperparameters checked (no work yet)."""
+    from rgexp.models.trainer import HYPERPARAMETERS, validate_hyperparameters
+
+    model = instantiate_node(cfg.model.net, "model.net", n_visible=int(np.prod(lattice_shape)),
+                             generator=torch_generator(streams["init"]))
+    hp = {k: v for k, v in OmegaConf.to_container(cfg.model.train, resolve=True).items() if k in HYPERPARAMETERS}
+    try:
+        validate_hyperparameters(**hp)
+    except ValueError as err:
+        raise ConfigError(f"model.train.{err}") from None
+    return model.to(device)
+
+
+def run(ctx) -> None:
+    ctx.model = train_model(ctx, _fixed_point_tracker(ctx))
+
+
+def train_model(ctx, fixed_point: Callable | None = None) -> torch.nn.Module:
+    """Train ``ctx.model`` on the ``train`` stream, checkpointing into the run (on the data at
+    ``settings.train_temperatures`` only, when given). ``fixed_point(trainer)`` returns the tracker
+    that measures the flow's fixed point at scheduled updates; its points travel in the checkpoint."""
+    settings, model, data, tracked, checkpoint = ctx.settings, ctx.model, ctx.data, ctx.tracked, ctx.checkpoint
+    x = _training_data(data, settings.train_temperatures)
+    factory = instantiate_node(ctx.cfg.model.train, "model.train")
+    try:
+        trainer = factory(model=model, data=model.from_spins(x),
+                          generator=torch_generator(ctx.streams["train"], ctx.device))
+    except ValueError as err:  # checks that need the data, e.g. batch_size <= n_train
+        raise ConfigError(f"model.train.{err}".splitlines()[0]) from None
+    if checkpoint is not None:
+        trainer.load_state_dict(checkpoint["trainer"])
+    tracker = fixed_point(trainer) if fixed_point is not None else None
+    if tracker is not None and checkpoint is not None:
+        tracker.load(checkpoint.get("fixed_point"))
+
+    def log(step: int, metrics: dict[str, float]) -> None:
+        tracked.log_metrics({metric("train", k): v for k, v in metrics.items()}, step=step)
+
+    clock = StageClock()  # where training's time goes besides the updates
+
+    def save(state: dict) -> None:
+        with clock("train_checkpoints"):
+            tracked.flush()  # metrics and checkpoint advance together: a resume re-logs nothing twice
+            extra = {"fixed_point": tracker.state()} if tracker is not None else {}
+            tracked.save_checkpoint({"trainer": state, "config": ctx.config_yaml, "stage": "train",
+                                     "rgexp_version": rgexp.__version__} | extra)
+
+    if checkpoint is None:
+        save(trainer.state_dict())  # from here on a stopped run has a checkpoint to resume from
+    if ctx.stop():
+        raise Interrupted("stopped after the Monte Carlo and thermometer stages")
+    with tqdm(total=getattr(trainer, "total_updates", None), initial=getattr(trainer, "update", 0),
+              desc="RBM training", unit="upd", disable=not settings.progress) as bar:
+        def poll() -> bool:  # the trainer polls once per update: the bar's clock
+            bar.update(1)
+            if tracker is not None and tracker.due(trainer.update):
+                with clock("train_fixed_point"):
+                    tracker(trainer.update)  # before a checkpoint at this update, so it is saved with it
+            return ctx.stop()
+
+        clock.seconds = {"train_checkpoints": 0.0, "train_fixed_point": 0.0}  # the untrained checkpoint is not training's
+        metrics_before = getattr(trainer, "metrics_seconds", 0.0)
+        with clock("train_fit"):
+            trainer.fit(log=log, on_checkpoint=save, checkpoint_every=settings.checkpoint_every, should_stop=poll)
+    clock.seconds["train_metrics"] = getattr(trainer, "metrics_seconds", 0.0) - metrics_before
+    tracked.log_metrics(clock.metrics(totals=False))
+    tracked.flush()
+    if tracker is not None and tracker.points:
+        tracked.log_figure(tracker.figure(), "figures/fixed_point.png")
+    from rgexp import models
+
+    if ctx.ndim == 2:
+        tracked.log_figure(models.plot_filters(model, data.lattice_shape), "figures/filters.png")
+    return model
+
+
+def _training_data(data: IsingData, temperatures: list[float] | None) -> np.ndarray:
+    """(n, n_visible) configurations: all of them, or those at the grid points closest to each T."""
+    if temperatures is None:
+        return data.flat()[0]
+    idx = sorted({int(np.argmin(np.abs(data.temperatures - t))) for t in temperatures})
+    return data.spins[idx].reshape(-1, data.n_visible)
+
+
+def _fixed_point_tracker(ctx) -> Callable | None:
+    """``trainer -> FixedPointTracker`` for analysis.fixed_point (None when it is off)."""
+    from rgexp.fixed_point_stage import FixedPointTracker
+
+    spec = ctx.parts.analysis.get("fixed_point")
+    if spec is None:
+        return None
+    shape, reader, seed = ctx.data.lattice_shape, ctx.parts.analysis["thermometer"], ctx.streams["fixed_point"]
+    readers = {kind: ctx.curves[kind][shape].read for kind in ("energy", "magnetization")}
+    if shape in ctx.thermometers:  # a fresh generator per reading: ±1 flows draw nothing, and nothing is shared
+        readers["network"] = lambda x: reader.measure(ctx.thermometers[shape], x, generator=torch_generator(
+            child_stream(seed, NETWORK_READING_STREAM), ctx.device)).mean_temperature
+    T_c = ctx.parts.analysis["scaling"].T_c if ctx.parts.analysis.get("scaling") is not None else T_C
+
+    def make(trainer) -> FixedPointTracker:
+        return FixedPointTracker(spec, bottom_rbm(trainer.model), ctx.data, readers, seed, ctx.tracked,
+                                 trainer.total_updates, T_c)
+
+    return make

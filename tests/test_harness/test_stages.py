@@ -1,0 +1,52 @@
+"""The stage list: a run does the stages its config lists, in order; a stage listed before what it
+needs, or an unknown one, is refused before any work; a new stage is a module and a list entry."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+import rgexp.stages
+from rgexp.errors import ConfigError
+from rgexp.pipeline import run_stages, validate
+from rgexp.tracking import MemoryRun
+
+
+def test_unknown_and_misordered_stages_are_refused_naming_the_allowed(smoke_cfg):
+    with pytest.raises(ConfigError, match=r"^stages: unknown stage 'flows'; allowed: baseline, binned, block_rg"):
+        validate(smoke_cfg("stages=[monte_carlo,flows]"))
+    with pytest.raises(ConfigError, match=r"^stages: rbm_flow needs 'trained', given by training, listed before it"):
+        validate(smoke_cfg("stages=[monte_carlo,rbm_flow,training]"))
+    with pytest.raises(ConfigError, match="each stage once"):
+        validate(smoke_cfg("stages=[monte_carlo,monte_carlo]"))
+
+
+def test_only_the_listed_stages_run(smoke_cfg):
+    memory = MemoryRun()
+    out = run_stages(smoke_cfg("stages=[monte_carlo,block_rg]"), memory)
+    assert any(k.startswith("rg/abs_magnetization/") for k in memory.metrics)
+    assert not any(k.startswith(("flow/", "train/", "thermometer/")) for k in memory.metrics)
+    assert set(out["metrics"]["perf"]) >= {"perf/monte_carlo_seconds", "perf/block_rg_seconds"}
+    assert "perf/training_seconds" not in out["metrics"]["perf"]
+
+
+def test_applicability_comes_from_the_model_and_lattice_not_the_list(smoke_cfg):
+    names = lambda cfg: [m.__name__.rsplit(".", 1)[-1] for m in validate(cfg).stages]  # noqa: E731
+    single = names(smoke_cfg())
+    assert "stack_layers" not in single and "chain_couplings" not in single and "receptive" in single
+    assert "stack_layers" in names(smoke_cfg("model=stacked_rbm", "model.layers=[64,36,16]"))
+
+
+def test_a_new_stage_is_a_module_and_a_list_entry(smoke_cfg, tmp_path, monkeypatch):
+    (tmp_path / "mean_spin.py").write_text(textwrap.dedent('''
+        NEEDS = ("data",)
+        GIVES = ("mean_spin",)
+
+        def run(ctx):
+            ctx.tracked.log_metrics({"mc/mean_spin": float(ctx.data.spins.mean())})
+    '''))
+    monkeypatch.setattr(rgexp.stages, "__path__", [*rgexp.stages.__path__, str(tmp_path)])
+    memory = MemoryRun()
+    run_stages(smoke_cfg("stages=[monte_carlo,mean_spin]"), memory)
+    assert memory.history("mc/mean_spin")[0][0] == 0 and -1 <= memory.history("mc/mean_spin")[0][1] <= 1
