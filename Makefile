@@ -22,11 +22,14 @@ setup: $(VENV)/.installed
 run: setup
 	$(BIN)/python -m rgexp $(ARGS)
 
+# one pytest worker per core (pytest-xdist), a test file's tests on one worker (module fixtures run once)
+PARALLEL ?= -n auto --dist loadfile
+
 test: setup
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q $(PARALLEL) $(PYTEST_ARGS)
 
 test-all: setup
-	$(BIN)/python -m pytest -q -m "slow or not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -m "slow or not slow" $(PARALLEL) $(PYTEST_ARGS)
 
 bench: setup
 	$(BIN)/python benchmarks/bench_ising2d.py

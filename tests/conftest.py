@@ -15,6 +15,9 @@ ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "src" / "rgexp" / "conf"
 
 
+FIGURES = "tracking.figures=true"  # the override of the tests that check a run's figures
+
+
 def compose_config(overrides: list[str]):
     """The real ``conf/config.yaml`` composed with ``overrides`` (Hydra's compose API)."""
     GlobalHydra.instance().clear()
@@ -30,11 +33,13 @@ def shared_root(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def isolated(shared_root):
-    """Overrides pointing MLflow and the cache into the session's temporary root, no progress bars."""
+    """Overrides pointing MLflow and the cache into the session's temporary root, no progress bars,
+    no rendered figures (most of a small run's cost; tests of figures add ``FIGURES``)."""
     return [
         f"tracking.root={shared_root / 'mlruns'}",
         f"cache.directory={shared_root / 'cache'}",
         "progress=false",
+        "tracking.figures=false",
     ]
 
 

@@ -3,13 +3,14 @@ bin at every flow length, both binnings and the paper-named figures are logged."
 
 import pytest
 
+from tests.conftest import FIGURES
 from rgexp.pipeline import run
 
 BINNED = "analysis.binned={_target_:rgexp.analysis.BinnedFlow,by:[network,energy],min_count:5,n_boot:10}"
 
 
 def test_binned_stage_pools_every_start_at_every_flow_length(smoke_cfg, mlflow_client):
-    cfg = smoke_cfg(BINNED, "flow.extra_starts=[random]")
+    cfg = smoke_cfg(BINNED, "flow.extra_starts=[random]", FIGURES)
     result = run(cfg)
     r = mlflow_client.get_run(result["run_id"])
     n_starts = len(cfg.sampler.temperatures) + 1

@@ -22,7 +22,7 @@ def runs_in(tmp_path):
 
 
 def test_multirun_with_overrides_on_both_sides_gives_one_sweep_of_finished_runs(tmp_path):
-    proc = run_cli(["experiment=smoke", "progress=false", f"cache.directory={tmp_path/'cache'}",
+    proc = run_cli(["experiment=smoke", "progress=false", "tracking.figures=false", f"cache.directory={tmp_path/'cache'}",
                     "-m", "seed=0", "quiet=false,true"], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     # each job ends with its summary (quiet=true: one line), and MLflow's INFO lines stay quiet
@@ -82,7 +82,7 @@ def test_sigterm_checkpoints_marks_killed_and_resumes(tmp_path):
     """SIGTERM mid-training: the run stops at the next update with a checkpoint there, ends KILLED,
     exits 130 and prints the resume command, which finishes it."""
     every, updates = 10, 8 * 5  # 5 updates per epoch on the smoke data: checkpoints at 0, 10, 20, 30, 40
-    args = ["experiment=smoke", "progress=false", "model.train.epochs=8", f"checkpoint_every={every}",
+    args = ["experiment=smoke", "progress=false", "tracking.figures=false", "model.train.epochs=8", f"checkpoint_every={every}",
             f"cache.directory={tmp_path/'cache'}"]
     marker = tmp_path / "paused_at_update"
     with open(tmp_path / "out.txt", "w") as out, open(tmp_path / "err.txt", "w") as err_file:

@@ -10,6 +10,7 @@ from rgexp.cache import DataCache
 from rgexp.errors import Interrupted
 from rgexp.pipeline import run
 from rgexp.seeding import child_stream, stage_streams, torch_generator
+from tests.conftest import FIGURES
 from tests.test_harness.test_pipeline import StopAfter, same_parameters
 
 FIXED = ("analysis.fixed_point={_target_:rgexp.analysis.FixedPoint,n_points:4,n_steps:6,n_samples:80,"
@@ -24,7 +25,7 @@ def _history(client, run_id: str, name: str) -> list[tuple[int, float]]:
 def test_fixed_point_leaves_training_alone_and_matches_a_direct_flow(smoke_cfg, mlflow_client, shared_root):
     off = run(smoke_cfg(*SHORT, "tracking.system_metrics=false"))
     assert not any(k.startswith("system/") for k in mlflow_client.get_run(off["run_id"]).data.metrics)
-    cfg = smoke_cfg(*SHORT, FIXED)
+    cfg = smoke_cfg(*SHORT, FIXED, FIGURES)
     on = run(cfg)
     assert same_parameters(off["model"], on["model"])  # its own stream: the weights are the same
     r = mlflow_client.get_run(on["run_id"])

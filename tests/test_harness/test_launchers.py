@@ -22,7 +22,7 @@ from mlflow.tracking import MlflowClient
 
 from tests.conftest import ROOT, run_cli
 
-FAST = ["experiment=smoke", "progress=false", "model.train.epochs=1", "analysis.thermometer=null",
+FAST = ["experiment=smoke", "progress=false", "tracking.figures=false", "model.train.epochs=1", "analysis.thermometer=null",
         "analysis.receptive=null", "analysis.scaling=null", "flow.n_steps=1"]
 LAUNCHERS = {
     "joblib": ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"],
@@ -61,8 +61,8 @@ def _pids(base: Path) -> tuple[set[int], list[int]]:
     return set(read("launcher.pid")), read("job.pid")
 
 
-@pytest.mark.parametrize("launcher", [pytest.param("joblib"),  # submitit_local: ~35 s, the slow set
-                                      pytest.param("submitit_local", marks=pytest.mark.slow)])
+@pytest.mark.slow  # ~15 s (joblib), ~35 s (submitit_local): the launchers are an optional extra
+@pytest.mark.parametrize("launcher", ["joblib", "submitit_local"])
 def test_sweep_on_launcher_finishes_every_run_under_one_sweep_id(launcher, tmp_path):
     hooks = tmp_path / "hooks"
     hooks.mkdir()

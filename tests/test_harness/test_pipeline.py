@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.conftest import FIGURES
 from rgexp.analysis import abs_magnetization
 from rgexp.cache import DataCache
 from rgexp.errors import ConfigError, Interrupted
@@ -20,7 +21,7 @@ def same_parameters(a: torch.nn.Module, b: torch.nn.Module) -> bool:
 
 
 def test_smoke_run_logs_params_tags_metrics_artifacts(smoke_cfg, mlflow_client, shared_root):
-    cfg = smoke_cfg()
+    cfg = smoke_cfg(FIGURES)
     result = run(cfg)
     c = mlflow_client
     r = c.get_run(result["run_id"])
@@ -109,8 +110,10 @@ def test_a_stop_during_the_monte_carlo_stage_leaves_a_resumable_run(smoke_cfg, m
 # each temperature, then its end; block_rg likewise; scaling_fits; receptive (the thermometers train
 # before the model, and no stop is acted on before its first checkpoint). Counting back from the last
 # poll names where a stop lands.
-@pytest.mark.parametrize("back,where", [(10, "after the training stage"), (8, "in the rbm_flow stage after T = 2.2692"),
-                                        (5, "in the block_rg stage after T = 1.5000"), (1, "after the scaling_fits stage")])
+@pytest.mark.parametrize("back,where", [
+    (10, "after the training stage"), (8, "in the rbm_flow stage after T = 2.2692"),
+    pytest.param(5, "in the block_rg stage after T = 1.5000", marks=pytest.mark.slow),
+    pytest.param(1, "after the scaling_fits stage", marks=pytest.mark.slow)])
 def test_a_stop_between_stages_is_honoured_and_resumes_to_the_same_numbers(back, where, smoke_cfg, mlflow_client):
     counter = StopAfter(10**9)
     full = run(smoke_cfg(), should_stop=counter)
@@ -197,7 +200,7 @@ def test_stacked_rbm_layers_are_measured(smoke_cfg, mlflow_client):
 
 
 def test_thermometer_and_scaling_dimensions_along_the_flow(smoke_cfg, mlflow_client):
-    cfg = smoke_cfg()
+    cfg = smoke_cfg(FIGURES)
     out = run(cfg)
     metrics = mlflow_client.get_run(out["run_id"]).data.metrics
     accuracy = metrics["thermometer/final/accuracy"]

@@ -10,7 +10,7 @@ import pytest
 from rgexp.config import check_config
 from rgexp.pipeline import build_parts, run
 from rgexp.rg import coupling_flow
-from tests.conftest import compose_config
+from tests.conftest import FIGURES, compose_config
 
 PRESETS = ["rbm_flow", "coarse_graining", "temperature_flow", "long_range", "mehta_schwab",
            "ising1d_fixed_point", "iso_flow"]
@@ -67,7 +67,7 @@ def _history(client, run_id: str, key: str) -> list[float]:
 
 
 def _run(preset, isolated):
-    return run(compose_config([f"experiment={preset}", "scale=quick", "progress=false", *isolated,
+    return run(compose_config([f"experiment={preset}", "scale=quick", "progress=false", *isolated, FIGURES,
                                *TINY[preset]]))
 
 
@@ -116,6 +116,7 @@ def test_ising1d_fixed_point_couplings_follow_exact_decimation(isolated, mlflow_
         assert len(_history(mlflow_client, rid, f"stack/coupling/T{t:.4f}")) == 3
 
 
+@pytest.mark.slow  # ~19 s; the fast tier's sweep from the command line is test_cli's multirun test
 def test_coarse_graining_sweep_runs_both_models_from_the_command_line(tmp_path):
     """``python -m rgexp -m experiment=coarse_graining``: the preset's own sweep (hydra.sweeper.params)
     runs the stack 1024→256→64 and the single RBM 1024→64 as two runs of one sweep (tiny sizes)."""

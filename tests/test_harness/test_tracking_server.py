@@ -99,6 +99,7 @@ def server(tmp_path_factory):
         srv.log.close()
 
 
+@pytest.mark.slow  # ~20 s with the server's start; the fast tier keeps the unreachable-server checks
 def test_sweep_logs_runs_metrics_and_artifacts_to_the_server(server, tmp_path):
     url, base = server.url, server.base
     proc = run_cli([*FAST, "tracking=server", f"tracking.uri={url}", f"cache.directory={tmp_path / 'cache'}",

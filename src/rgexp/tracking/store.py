@@ -80,9 +80,10 @@ class TrackedRun:
     def __init__(self, client: MlflowClient, run_id: str, *, pending: Pending | None = None,
                  retry_seconds: float = 300.0, resume: str | None = None,
                  new_monitor: Callable[[bool], Any] | None = None,
-                 notify: Callable[[str], None] = _say) -> None:
+                 notify: Callable[[str], None] = _say, figures: bool = True) -> None:
         self.client = client
         self.run_id = run_id
+        self.figures = figures  # False: log_figure closes the figure without rendering it (tracking.figures)
         self._metrics: list[Metric] = []
         self._logged: set[tuple[str, int]] = set()
         self.monitor = None  # MLflow's system-metrics sampler, when on
@@ -282,6 +283,8 @@ class TrackedRun:
         import matplotlib.pyplot as plt
 
         try:
+            if not self.figures:  # rendering is most of a small run's cost (text layout, PNG encoding)
+                return
             buf = io.BytesIO()
             fig.savefig(buf, format=Path(path).suffix.lstrip(".") or "png")
             self._write_bytes(buf.getvalue(), path)

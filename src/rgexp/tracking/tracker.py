@@ -93,7 +93,8 @@ class MLflowTracker:
     """
 
     def __init__(self, uri: str | None = None, root: str = "mlruns", experiment: str = "default",
-                 system_metrics: bool = True, system_interval: float = 10.0, retry_seconds: float = 300.0) -> None:
+                 system_metrics: bool = True, system_interval: float = 10.0, retry_seconds: float = 300.0,
+                 figures: bool = True) -> None:
         if not experiment:
             raise ValueError("experiment must be a non-empty name")
         if not system_interval > 0:
@@ -102,6 +103,7 @@ class MLflowTracker:
             raise ValueError(f"retry_seconds must be a number of seconds >= 0, got {retry_seconds!r}")
         self.system_metrics, self.system_interval = bool(system_metrics), float(system_interval)
         self.retry_seconds = float(retry_seconds)
+        self.figures = bool(figures)  # False: figures are built but not rendered nor stored
         self.root = Path(root).expanduser().resolve()
         self._given_uri = uri
         self.uri = uri or f"sqlite:///{self.root / 'mlflow.db'}"
@@ -228,7 +230,7 @@ class MLflowTracker:
         remote = dict(pending=self.pending(run_id), retry_seconds=self.retry_seconds) if self.is_remote else {}
         return self._retrying("read the run", lambda: TrackedRun(
             self.client, run_id, resume=resume_command(run_id, self._given_uri, self.root, always_root=True),
-            new_monitor=new_monitor, **remote), run_id)
+            new_monitor=new_monitor, figures=self.figures, **remote), run_id)
 
     def start(self, run_name: str, config_yaml: str, params: dict[str, str], tags: dict[str, str]) -> TrackedRun:
         """A new RUNNING run with params, tags and the full resolved config as ``config.yaml``."""
