@@ -10,15 +10,15 @@ from __future__ import annotations
 import contextlib
 import resource
 import sys
+import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 from rgexp.metric_names import metric
 
-__all__ = ["StageClock", "peak_rss_gb", "stage_peak_supported"]
+__all__ = ["StageClock", "peak_rss_gb", "SAMPLE_SECONDS"]
 
-_STATUS, _CLEAR_REFS = Path("/proc/self/status"), Path("/proc/self/clear_refs")
+SAMPLE_SECONDS = 0.02  # how often a stage's resident memory is sampled (when the process peak did not rise)
 
 
 def peak_rss_gb() -> float:
@@ -27,58 +27,51 @@ def peak_rss_gb() -> float:
     return peak / 1e9 if sys.platform == "darwin" else peak * 1024 / 1e9  # bytes on macOS, KiB on Linux
 
 
-def _high_water_gb() -> float | None:
-    """Linux's VmHWM: the peak resident memory since it was last reset, in GB (None elsewhere)."""
-    try:
-        for line in _STATUS.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024 / 1e9
-    except OSError:
-        pass
-    return None
+class _RssSampler(threading.Thread):
+    """The largest resident memory seen while it runs, sampled every SAMPLE_SECONDS (psutil)."""
 
+    def __init__(self) -> None:
+        super().__init__(daemon=True, name="rgexp-rss")
+        import psutil
 
-def _reset_high_water() -> bool:
-    """Reset VmHWM to the current resident memory (Linux ≥ 4.0: ``echo 5 > /proc/self/clear_refs``)."""
-    try:
-        _CLEAR_REFS.write_text("5")
-        return True
-    except OSError:
-        return False
+        self.process, self.halt, self.max_gb = psutil.Process(), threading.Event(), 0.0
 
+    def sample(self) -> None:
+        self.max_gb = max(self.max_gb, self.process.memory_info().rss / 1e9)
 
-def stage_peak_supported() -> bool:
-    """Whether per-stage peaks can be measured here (Linux with /proc/self/clear_refs)."""
-    return _high_water_gb() is not None and _CLEAR_REFS.exists()
+    def run(self) -> None:
+        while not self.halt.wait(SAMPLE_SECONDS):
+            self.sample()
 
 
 class StageClock:
     """Accumulates wall time per stage: ``with clock("train"): …``; with ``memory=True`` also each
-    stage's own peak resident memory (the kernel's high-water mark, reset when the stage starts:
-    so only the outermost clock may track memory)."""
+    stage's own peak resident memory: the process's peak (ru_maxrss, exact) when the stage raised it,
+    else the largest of its samples (every SAMPLE_SECONDS). Nothing is reset, so ``/usr/bin/time``
+    and ``wait4`` still see the true peak."""
 
     def __init__(self, memory: bool = False) -> None:
         self.seconds: dict[str, float] = {}
         self.peaks: dict[str, float] = {}
-        self.memory = memory and stage_peak_supported()
-        self._before = peak_rss_gb()  # resetting the high-water mark also lowers ru_maxrss: keep the max
+        self.memory = memory
 
     @contextlib.contextmanager
     def __call__(self, stage: str) -> Iterator[None]:
-        if self.memory:
-            self._before = max(self._before, _high_water_gb() or 0.0)
-            _reset_high_water()
+        sampler, before = (_RssSampler(), peak_rss_gb()) if self.memory else (None, 0.0)
+        if sampler is not None:
+            sampler.sample()
+            sampler.start()
         t0 = time.perf_counter()
         try:
             yield
         finally:
             self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - t0
-            if self.memory:
-                self.peaks[stage] = max(self.peaks.get(stage, 0.0), _high_water_gb() or 0.0)
-
-    def peak_gb(self) -> float:
-        """The process's peak resident memory so far (across the resets of the per-stage peaks)."""
-        return max([peak_rss_gb(), self._before, _high_water_gb() or 0.0, *self.peaks.values()])
+            if sampler is not None:
+                sampler.halt.set()
+                sampler.join()
+                sampler.sample()
+                after = peak_rss_gb()
+                self.peaks[stage] = max(self.peaks.get(stage, 0.0), after if after > before else sampler.max_gb)
 
     def metrics(self, totals: bool = True) -> dict[str, float]:
         """``perf/<stage>_seconds`` (and ``perf/<stage>_peak_rss_gb`` with ``memory``) for every stage
@@ -88,4 +81,4 @@ class StageClock:
         if not totals:
             return out
         return out | {metric("perf", "total_seconds"): sum(self.seconds.values()),
-                      metric("perf", "peak_rss_gb"): self.peak_gb()}
+                      metric("perf", "peak_rss_gb"): peak_rss_gb()}
