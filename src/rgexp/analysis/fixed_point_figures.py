@@ -11,8 +11,10 @@ import numpy as np  # noqa: E402
 
 __all__ = ["plot_fixed_point"]
 
-_READINGS = {"energy": "energy reading", "magnetization": "magnetization reading", "network": "network thermometer"}
 from rgexp.ising import T_C as _T_C  # noqa: E402
+from rgexp.metric_names import ERR, companion  # noqa: E402
+
+_READINGS = {"energy": "energy reading", "magnetization": "magnetization reading", "network": "network thermometer"}
 
 
 def plot_fixed_point(points: list[dict[str, float]], suffixes: list[str]) -> plt.Figure:
@@ -38,9 +40,7 @@ def plot_fixed_point(points: list[dict[str, float]], suffixes: list[str]) -> plt
 
 def _line(ax, u: np.ndarray, pts: list[dict], name: str, colour, style: str, label: str) -> None:
     y = np.array([p.get(name, np.nan) for p in pts])
-    parts = name.split("/")
-    parts[1] += "_err"  # fixed_point/temperature_energy/T2.3000 -> fixed_point/temperature_energy_err/T2.3000
-    err = np.array([p.get("/".join(parts), np.nan) for p in pts])
+    err = np.array([p.get(companion(name, ERR), np.nan) for p in pts])  # the metric-name contract's rule
     if np.all(np.isnan(y)):
         return
     ax.errorbar(u, y, yerr=np.nan_to_num(err), color=colour, ls=style, marker="o", ms=3, capsize=2, label=label)
