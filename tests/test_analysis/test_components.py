@@ -66,3 +66,15 @@ def test_coarse_sizes_cover_rg_steps_and_square_layers():
     assert coarse_sizes((32, 32), BlockSpinRG(b=2, rule="average", n_steps=1), _Stack([256, 64, 60])) == [16, 8]
     assert coarse_sizes((8, 8), BlockSpinRG(b=2, rule="average", n_steps=2), _Stack.single(49)) == [4]  # 2×2 dropped
     assert coarse_sizes((64,), rg, _Stack.single(49)) == []
+
+
+def test_criticality_refuses_too_few_samples_before_any_work():
+    from rgexp.analysis import Criticality
+
+    with pytest.raises(ValueError, match=r"^n_samples must be >= 200, got 150$"):
+        Criticality(sizes=[8, 16, 32], n_samples=150)  # critical_point needs 20 jackknife blocks of >= 10
+    assert Criticality(sizes=[8, 16, 32], n_samples=200).n_samples == 200
+    with pytest.raises(ConfigError, match=r"analysis\.criticality\.n_samples must be >= 200"):
+        from rgexp.pipeline import validate
+
+        validate(compose_config(["experiment=long_range", "analysis.criticality.n_samples=150"]))

@@ -154,8 +154,8 @@ class Criticality:
         sizes = [int(L) for L in sizes]
         if len(sizes) < 3 or min(sizes) < 4:
             raise ValueError(f"sizes must hold >= 3 linear sizes >= 4, got {sizes}")
-        if n_samples < 100:
-            raise ValueError(f"n_samples must be >= 100, got {n_samples}")
+        if n_samples < 200:  # what critical_point needs (20 jackknife blocks): refuse before any work
+            raise ValueError(f"n_samples must be >= 200, got {n_samples}")
         self.sizes, self.n_samples = sorted(set(sizes)), int(n_samples)
 
     def measure(self, sampler, seed: np.random.SeedSequence) -> dict[str, float]:
