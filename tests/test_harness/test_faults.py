@@ -346,7 +346,8 @@ def test_disk_full_in_the_middle_of_a_checkpoint_leaves_the_previous_one(open_ru
         def __exit__(self, *exc):
             self.fh.close()
 
-    monkeypatch.setattr("rgexp.tracking.store.open", lambda *a, **k: HalfFull(builtins.open(*a, **k)), raising=False)
+    # the atomic write of every local file (rgexp.tracking.outage.atomic_write) is where the disk fills
+    monkeypatch.setattr("rgexp.tracking.outage.open", lambda *a, **k: HalfFull(builtins.open(*a, **k)), raising=False)
     with pytest.raises(StorageError) as info:
         tracked.save_checkpoint({"trainer": {"update": 2}, "config": "seed: 0\n"})
     monkeypatch.undo()

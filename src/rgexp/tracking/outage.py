@@ -20,6 +20,7 @@ the first failed write, plus one request (:data:`REQUEST_TIMEOUT`) — meanwhile
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -201,13 +202,13 @@ class Pending:
         self._append(self.fields_file, (json.dumps({"kind": kind, "key": k, "value": str(v)}) for k, v in items.items()))
 
     def keep_artifact(self, path: str, data: bytes) -> None:
-        _atomic_write(self.artifacts / path, data)
+        atomic_write(self.artifacts / path, data)
 
     def write_checkpoint(self, data: bytes) -> Path:
         """The local copy of the checkpoint, replaced atomically and marked as not uploaded."""
         self._checkpoint_mark.parent.mkdir(parents=True, exist_ok=True)
         self._checkpoint_mark.touch()
-        _atomic_write(self.checkpoint, data)
+        atomic_write(self.checkpoint, data)
         return self.checkpoint
 
     def checkpoint_uploaded(self) -> None:
@@ -291,16 +292,18 @@ def _count(n: int, thing: str) -> str:
     return f"{n} {thing}{'' if n == 1 else 's'}"
 
 
-def _atomic_write(final: Path, data: bytes) -> None:
-    """Write, fsync, rename: a reader sees the old file or the new one, never half of one."""
-    final.parent.mkdir(parents=True, exist_ok=True)
+def atomic_write(final: Path, data: bytes) -> None:
+    """Write, fsync, rename: a reader sees the old file or the new one, never half of one (a crash or a
+    full disk leaves the old file whole). On failure the temporary file goes and the error is raised."""
     tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
     try:
+        final.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, final)
     except OSError:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # a partial temporary file must not linger, nor hide the error
+            tmp.unlink()
         raise

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import sys
 import tempfile
 import time
@@ -33,8 +32,8 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
 from rgexp.errors import StorageError
-from rgexp.tracking.outage import (BATCH, Pending, ServerLink, TrackingError, TrackingLost, is_unavailable,
-                                   reason_of, resume_command)
+from rgexp.tracking.outage import (BATCH, Pending, ServerLink, TrackingError, TrackingLost, atomic_write,
+                                   is_unavailable, reason_of, resume_command)
 from rgexp.tracking.probe import probe
 from rgexp.tracking.system import quiet_mlflow_logging
 
@@ -307,25 +306,13 @@ class TrackedRun:
         self._write_bytes(buf.getvalue(), path)
 
     def _write_bytes(self, data: bytes, path: str) -> None:
-        """Write ``data`` as artifact ``path``: on a local location into a temporary file that is
-        fsynced and renamed over the old one (a crash or a full disk leaves the old file whole)."""
+        """Write ``data`` as artifact ``path``: on a local location by :func:`atomic_write` (a crash or a
+        full disk leaves the old file whole), else uploaded."""
         with self._writing(path):
             if self.artifact_dir is None:
                 self._upload(data, path)
                 return
-            final = self.artifact_dir / path
-            tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
-            try:
-                final.parent.mkdir(parents=True, exist_ok=True)
-                with open(tmp, "wb") as fh:
-                    fh.write(data)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(tmp, final)
-            except OSError:
-                with contextlib.suppress(OSError):  # a partial temporary file must not linger
-                    tmp.unlink()
-                raise
+            atomic_write(self.artifact_dir / path, data)
 
     def _upload(self, data: bytes, path: str) -> None:
         """Artifact ``path`` to a remote artifact store; kept in the pending record while the
