@@ -39,8 +39,9 @@ def stage_streams(seed: int | np.random.SeedSequence) -> dict[str, np.random.See
 
 def child_stream(seed: np.random.SeedSequence, key: int) -> np.random.SeedSequence:
     """The child ``key`` of ``seed`` (what ``seed.spawn`` gives as child ``key``), without advancing
-    ``seed``'s spawn counter: a pure function of (seed, key), e.g. one stream per lattice size."""
-    return np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, int(key)), pool_size=seed.pool_size)
+    ``seed``'s spawn counter: a pure function of (seed, key), e.g. one stream per lattice size; the
+    one-int case of :func:`keyed_stream`."""
+    return keyed_stream(seed, int(key))
 
 
 # Disjoint ranges of spawn-key words, so an int, a temperature and a name never share a stream.

@@ -11,16 +11,11 @@ import numpy as np
 
 from rgexp.stats import Estimate, mean_estimate
 
-__all__ = ["abs_magnetization", "nn_correlation", "Measurements", "per_row", "row_chunks"]
+__all__ = ["abs_magnetization", "nn_correlation", "Measurements", "per_row"]
 
 Observable = Literal["abs_magnetization", "nn_correlation"]
 
 CHUNK_VALUES = 1 << 21  # values per chunk of rows: 16 MB of float64, however many configurations
-
-
-def row_chunks(n_rows: int, row_size: int, values: int = CHUNK_VALUES) -> range:
-    """Start rows of chunks of at most ``values`` values (at least one row each)."""
-    return range(0, n_rows, max(1, values // max(1, row_size)))
 
 
 def per_row(statistic, configs: np.ndarray, values: int = CHUNK_VALUES) -> np.ndarray:
@@ -31,8 +26,8 @@ def per_row(statistic, configs: np.ndarray, values: int = CHUNK_VALUES) -> np.nd
     n, size = configs.shape[0], int(np.prod(configs.shape[1:]))
     if n * size <= values:
         return statistic(configs)
-    return np.concatenate([statistic(configs[s:s + max(1, values // max(1, size))])
-                           for s in row_chunks(n, size, values)])
+    rows = max(1, values // max(1, size))  # at least one row a chunk
+    return np.concatenate([statistic(configs[s:s + rows]) for s in range(0, n, rows)])
 
 
 def _abs_magnetization(configs: np.ndarray) -> np.ndarray:

@@ -30,7 +30,7 @@ from rgexp.analysis.thermometer import (
     validate_thermometer_hyperparameters,
 )
 from rgexp.analysis.energy_thermometer import EnergyCurve
-from rgexp.analysis.observables import CHUNK_VALUES, row_chunks
+from rgexp.analysis.observables import per_row
 from rgexp.ising.data import IsingData
 from rgexp.stats import Estimate, mean_estimate
 
@@ -297,8 +297,8 @@ class NeuralThermometer:
             return reading.mean_temperature
         if curve is None or configs is None:
             raise ValueError(f"the {self.reading} reading needs the configurations and the lattice's {self.reading} curve")
-        size = int(np.prod(configs.shape[1:]))
-        values = [curve.statistic(spin_inputs(torch.as_tensor(np.asarray(configs[s:s + step], dtype=np.float64)),
-                                              self.real_inputs, generator).numpy())
-                  for s in row_chunks(len(configs), size) for step in [max(1, CHUNK_VALUES // size)]]
-        return curve.read_statistic(np.concatenate(values))  # converted in chunks of rows: memory O(chunk)
+        def statistic(chunk: np.ndarray) -> np.ndarray:  # converted per chunk of rows: memory O(chunk)
+            x = torch.as_tensor(np.asarray(chunk, dtype=np.float64))
+            return curve.statistic(spin_inputs(x, self.real_inputs, generator).numpy())
+
+        return curve.read_statistic(per_row(statistic, configs))

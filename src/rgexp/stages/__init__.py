@@ -15,6 +15,7 @@ nothing measured depends on what else was measured, or in which order.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 from dataclasses import dataclass, field
@@ -29,11 +30,11 @@ from rgexp.errors import ConfigError
 from rgexp.ising.data import IsingData
 from rgexp.perf import StageClock
 from rgexp.seeding import keyed_stream, stage_streams
-from rgexp.stages.training import bottom_rbm, build_model, model_layers
+from rgexp.stages.training import bottom_rbm, build_model
 from rgexp.stages.thermometers import coarse_sizes
 
 __all__ = ["Context", "resolve", "check_stages", "applicable", "available", "build_model", "coarse_sizes",
-           "bottom_rbm", "model_layers"]
+           "bottom_rbm"]
 
 PROVIDED_AT_START = ("config",)  # what every stage can rely on: cfg, parts, model (untrained), streams
 
@@ -65,8 +66,9 @@ class Context:
     given: set[str] = field(default_factory=lambda: set(PROVIDED_AT_START))
     _measurer: Any = None
 
-    @property
+    @functools.cached_property
     def streams(self) -> dict[str, np.random.SeedSequence]:
+        """The seed's stage streams (rgexp.seeding.STAGES), spawned once."""
         return stage_streams(self.settings.seed)
 
     def stream(self, stage: str, *keys: int | float | str) -> np.random.SeedSequence:

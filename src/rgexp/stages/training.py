@@ -31,11 +31,6 @@ def check(ctx) -> None:
                           "stage before training in stages, or set analysis.fixed_point=null")
 
 
-def model_layers(model: torch.nn.Module) -> list[torch.nn.Module]:
-    """The model's RBM layers, bottom first (one for a single RBM)."""
-    return list(model.rbms)
-
-
 def bottom_rbm(model: torch.nn.Module) -> torch.nn.Module:
     """The RBM that acts on lattice configurations (the first layer of a stack)."""
     return model.rbms[0]
