@@ -11,34 +11,13 @@ sweep, and storing with the per-sweep series and the random global flip: where t
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
+from bench_ising2d import best_of, numpy_checkerboard_sweep  # the reference of bench_ising2d's item 1
 
 from rgexp.ising import T_C, simulate_ising2d
 from rgexp.ising._rng import chain_states
 from rgexp.ising.chains import run_chains
-
-
-def best(f, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t)
-    return min(times)
-
-
-def numpy_checkerboard(L: int, sweeps: int, T: float, rng: np.random.Generator) -> None:
-    """The reference: a vectorised NumPy checkerboard Metropolis sweep, ``sweeps`` times."""
-    x = np.ones((L, L), np.int8)
-    i, j = np.indices((L, L))
-    masks = [(i + j) % 2 == 0, (i + j) % 2 == 1]
-    for _ in range(sweeps):
-        for m in masks:
-            nb = np.roll(x, 1, 0) + np.roll(x, -1, 0) + np.roll(x, 1, 1) + np.roll(x, -1, 1)
-            flip = (rng.random((L, L)) < np.exp(-2.0 * x * nb / T)) & m
-            x[flip] *= -1
 
 
 def main() -> None:
@@ -51,17 +30,23 @@ def main() -> None:
     s, st = np.ones((1, L, L), np.int8), chain_states(np.random.default_rng(0), 1)
     kernel = dict(algorithm="metropolis")
     run_chains(s, np.array([T]), st, 1, **kernel)  # compile outside the timing
-    ref_sweeps = max(1, n // 10)
-    ref = best(lambda: numpy_checkerboard(L, ref_sweeps, T, np.random.default_rng(1)), max(1, a.repeats // 2))
-    ref *= n / ref_sweeps
+    ref_sweeps, x, rng = max(1, n // 10), np.ones((L, L), dtype=np.int64), np.random.default_rng(1)
+    i, j = np.indices((L, L))
+    masks = [(i + j) % 2 == 0, (i + j) % 2 == 1]
+
+    def reference() -> None:
+        for _ in range(ref_sweeps):
+            numpy_checkerboard_sweep(x, 1 / T, rng, masks)
+
+    ref = best_of(reference, max(1, a.repeats // 2)) * n / ref_sweeps
     rows = {
         "NumPy checkerboard (reference)": ref,
-        "public API, storing every sweep": best(lambda: simulate_ising2d(L, T, n, algorithm="metropolis", thin=1,
+        "public API, storing every sweep": best_of(lambda: simulate_ising2d(L, T, n, algorithm="metropolis", thin=1,
                                                                           n_thermalize=0), a.repeats),
-        "kernel, bare": best(lambda: run_chains(s, np.array([T]), st, n, series_every=0, **kernel), a.repeats),
-        "kernel, storing every sweep": best(lambda: run_chains(s, np.array([T]), st, n, store_every=1,
+        "kernel, bare": best_of(lambda: run_chains(s, np.array([T]), st, n, series_every=0, **kernel), a.repeats),
+        "kernel, storing every sweep": best_of(lambda: run_chains(s, np.array([T]), st, n, store_every=1,
                                                                series_every=0, **kernel), a.repeats),
-        "kernel, storing + series + global flip": best(lambda: run_chains(
+        "kernel, storing + series + global flip": best_of(lambda: run_chains(
             s, np.array([T]), st, n, store_every=1, series_every=1, global_flip=True, **kernel), a.repeats),
     }
     print(f"| one chain, {L}×{L}, {n} sweeps at T_c | ns per attempted flip | × NumPy |\n|---|---|---|")
