@@ -263,12 +263,18 @@ def test_a_finished_run_waits_for_the_server_at_its_end(outage):
     assert 40 <= clock.now < 60 and "answers again after" in lines[-1]
 
 
-def test_a_finished_run_whose_server_stays_away_ends_with_the_resume_line(outage):
-    tracker, server, clock, lines, start = outage
+def _checkpointed_then_away(start, server):
+    """A run with a checkpoint, whose server then goes away, holding one unsent metric (x = 1 at step 0)."""
     tracked = start()
     tracked.save_checkpoint({"trainer": {"update": 5}, "config": "seed: 0\n"})
     server.down = True
     tracked.log_metrics({"x": 1.0}, step=0)
+    return tracked
+
+
+def test_a_finished_run_whose_server_stays_away_ends_with_the_resume_line(outage):
+    tracker, server, clock, lines, start = outage
+    tracked = _checkpointed_then_away(start, server)
     with pytest.raises(TrackingLost, match=r"not uploaded: 1 metric value and the final status, kept in .*"
                                            r"resume with: python -m rgexp resume="):
         tracked.end("FINISHED")
@@ -277,10 +283,7 @@ def test_a_finished_run_whose_server_stays_away_ends_with_the_resume_line(outage
 
 def test_ctrl_c_while_a_finished_run_waits_is_the_resume_line_not_a_traceback(outage):
     tracker, server, clock, lines, start = outage
-    tracked = start()
-    tracked.save_checkpoint({"trainer": {"update": 5}, "config": "seed: 0\n"})
-    server.down = True
-    tracked.log_metrics({"x": 1.0}, step=0)
+    tracked = _checkpointed_then_away(start, server)
 
     def press_ctrl_c(now: float) -> None:
         if now > 10:
@@ -296,10 +299,7 @@ def test_ctrl_c_while_a_finished_run_waits_is_the_resume_line_not_a_traceback(ou
 
 def test_a_killed_run_whose_server_is_away_does_not_wait(outage):
     tracker, server, clock, lines, start = outage
-    tracked = start()
-    tracked.save_checkpoint({"trainer": {"update": 5}, "config": "seed: 0\n"})
-    server.down = True
-    tracked.log_metrics({"x": 1.0}, step=0)
+    tracked = _checkpointed_then_away(start, server)
     tracked.end("KILLED")  # no exception: the Interrupted that stopped the run is what the user sees
     assert clock.now == 0
     assert len(lines) == 2 and f"run {tracked.run_id} could not be marked KILLED; not uploaded: " in lines[-1]
