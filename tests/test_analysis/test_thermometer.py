@@ -202,7 +202,8 @@ def _small_data(exact, seed: int = 5) -> IsingData:
 
 
 def test_reproducible_and_tuple_input_equivalent(exact):
-    """Same generator seed → bitwise identical model; (configs, T) input ≡ IsingData input."""
+    """Same generator seed → bitwise identical model; (configs, T) input ≡ IsingData input, with
+    configurations as int8 spins or as floats."""
     data = _small_data(exact)
     cfg = NeuralThermometer(hidden=16, epochs=2, batch_size=32)
     logged = []
@@ -211,8 +212,11 @@ def test_reproducible_and_tuple_input_equivalent(exact):
     x, t = data.flat()
     c = train_thermometer((x.reshape(-1, L, L), t), hidden=16, epochs=2, batch_size=32,
                           generator=torch.Generator().manual_seed(11))
+    # float configurations (converted whole) train as int8 ones (kept int8, converted per batch)
+    e = train_thermometer((x.astype(np.float64), t), hidden=16, epochs=2, batch_size=32,
+                          generator=torch.Generator().manual_seed(11))
     d = cfg.fit(data, torch.Generator().manual_seed(12))
-    for other in (b, c):
+    for other in (b, c, e):
         for (k, v), w in zip(a.model.state_dict().items(), other.model.state_dict().values()):
             assert torch.equal(v, w), k
         np.testing.assert_array_equal(a.test_index, other.test_index)

@@ -157,7 +157,9 @@ def train_thermometer(
     train_idx, test_idx = _stratified_split(labels, temps.size, train_fraction, generator)
     device = torch.device(device)
     model = Thermometer(x_np.shape[1:], temps, hidden, generator=generator).to(device)
-    x = model.flatten_inputs(torch.from_numpy(np.ascontiguousarray(x_np)))
+    # int8 spins stay int8 (a quarter of float32's memory): the forward pass converts each batch
+    x = torch.from_numpy(np.ascontiguousarray(x_np)).reshape(x_np.shape[0], -1)
+    x = x.to(device) if x.dtype == torch.int8 else model.flatten_inputs(x)
     if not torch.all(x.abs() <= 1):
         raise ValueError("training configurations must be ±1 spins (values in [-1, 1])")
     y = torch.from_numpy(labels).to(device)

@@ -59,6 +59,7 @@ class CDKernel:
         self.sign = torch.cat([torch.ones(b, **kw), -torch.ones(b, **kw)])
         self.ones = torch.ones(2 * b, **kw)
         self.chains: torch.Tensor | None = None  # (B, n_hidden) hidden samples, persistent only
+        self._gathered: torch.Tensor | None = None  # (B, n_visible) batch of compact data, see load_batch
 
     # ------------------------------------------------------------------ pieces
     def _mean_(self, x: torch.Tensor) -> torch.Tensor:
@@ -73,8 +74,15 @@ class CDKernel:
             out.mul_(2.0).sub_(1.0)
 
     def load_batch(self, data: torch.Tensor, index: torch.Tensor) -> None:
-        """v_data ← data[index] (no intermediate copy)."""
-        torch.index_select(data, 0, index, out=self.v_data)
+        """v_data ← data[index]: no intermediate copy for data of the model's dtype; compact (int8)
+        data is gathered into a batch-sized int8 buffer and converted there (exact)."""
+        if data.dtype == self.v_data.dtype:
+            torch.index_select(data, 0, index, out=self.v_data)
+            return
+        if self._gathered is None or self._gathered.dtype != data.dtype:
+            self._gathered = torch.empty(self.v_data.shape, dtype=data.dtype, device=data.device)
+        torch.index_select(data, 0, index, out=self._gathered)
+        self.v_data.copy_(self._gathered)
 
     @torch.no_grad()
     def init_chains(self, v: torch.Tensor, generator: torch.Generator) -> None:

@@ -29,8 +29,11 @@ from torch import nn
 from rgexp.checks import is_int
 from rgexp.devices import resolve_device
 
+ROW_CHUNK = 4096  # rows of compact (int8) data converted to float at a time
+
 __all__ = [
     "RBM",
+    "ROW_CHUNK",
     "Units",
     "MAX_EXACT_UNITS",
     "enumerate_states",
@@ -184,14 +187,21 @@ class RBM(nn.Module):
             x = torch.from_numpy(x)
         return torch.as_tensor(x).to(device=self.device, dtype=self.dtype)
 
-    def from_spins(self, spins) -> torch.Tensor:
+    def from_spins(self, spins, compact: bool = False) -> torch.Tensor:
         """±1 configurations (n, n_visible) — or (n, *lattice) with prod(lattice) = n_visible —
-        as a tensor in this model's unit convention, dtype and device."""
-        x = self._as_tensor(spins)
+        as a tensor in this model's unit convention, dtype and device. ``compact``: the same values
+        as int8 (exact, a quarter of float32's memory; the trainers and :meth:`mean_hiddens`
+        convert them a batch at a time)."""
+        if compact:
+            x = torch.as_tensor(spins).to(device=self.device, dtype=torch.int8)
+        else:
+            x = self._as_tensor(spins)
         if x.dim() > 2 or (x.dim() == 2 and x.shape[1] != self.n_visible):
             x = x.reshape(x.shape[0], -1)
         if x.dim() != 2 or x.shape[1] != self.n_visible:
             raise ValueError(f"spins must have shape (n, {self.n_visible}), got {tuple(x.shape)}")
+        if compact:
+            return x if self.units == "spin" else torch.div(x + 1, 2, rounding_mode="floor")
         return x if self.units == "spin" else (x + 1.0) * 0.5
 
     def to_spins(self, x) -> torch.Tensor:
@@ -231,8 +241,15 @@ class RBM(nn.Module):
 
     # ---------------------------------------------------------------- conditionals and sampling
     def mean_hiddens(self, v: torch.Tensor) -> torch.Tensor:
-        """E[h | v], shape (n, n_hidden)."""
-        return self._mean(self.hidden_input(v))
+        """E[h | v], shape (n, n_hidden). ``v`` may be compact (int8 values, see :meth:`from_spins`):
+        it is then converted ``ROW_CHUNK`` rows at a time, so no float copy of the whole set exists."""
+        if v.is_floating_point():
+            return self._mean(self.hidden_input(v))
+        out = torch.empty(v.shape[0], self.n_hidden, dtype=self.dtype, device=self.device)
+        for start in range(0, v.shape[0], ROW_CHUNK):
+            rows = v[start:start + ROW_CHUNK].to(device=self.device, dtype=self.dtype)
+            out[start:start + ROW_CHUNK] = self._mean(self.hidden_input(rows))
+        return out
 
     def mean_visibles(self, h: torch.Tensor) -> torch.Tensor:
         """E[v | h], shape (n, n_visible)."""

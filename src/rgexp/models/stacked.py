@@ -67,9 +67,9 @@ class StackedRBM(nn.Module):
     def __len__(self) -> int:
         return len(self.rbms)
 
-    def from_spins(self, spins) -> torch.Tensor:
+    def from_spins(self, spins, compact: bool = False) -> torch.Tensor:
         """±1 configurations (n, n_visible) in the stack's unit convention (see :meth:`RBM.from_spins`)."""
-        return self.rbms[0].from_spins(spins)
+        return self.rbms[0].from_spins(spins, compact)
 
     def to_spins(self, x) -> torch.Tensor:
         return self.rbms[0].to_spins(x)

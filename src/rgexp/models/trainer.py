@@ -58,15 +58,17 @@ def _device_generator(generator: torch.Generator, device: torch.device) -> torch
 
 
 def _as_data(data, model: RBM) -> torch.Tensor:
+    """(n, n_visible) on the model's device: floats as the model's dtype; integer values (compact
+    data, :meth:`RBM.from_spins` with ``compact=True``) as int8, converted a batch at a time."""
     x = torch.from_numpy(np.asarray(data)) if not isinstance(data, torch.Tensor) else data
     if x.dim() != 2 or x.shape[1] != model.n_visible:
         raise ValueError(f"data must have shape (n_samples, {model.n_visible}), got {tuple(x.shape)}")
-    x = x.to(device=model.device, dtype=model.dtype)
-    if x.shape[0] and (not torch.isfinite(x).all() or x.min() < model.low or x.max() > 1.0):
+    compact = not x.is_floating_point()
+    if x.shape[0] and ((not compact and not torch.isfinite(x).all()) or x.min() < model.low or x.max() > 1):
         conv = "±1 (units='spin')" if model.units == "spin" else "{0,1} (units='binary'; see RBM.from_spins)"
         raise ValueError(f"data must be in the model's unit convention, values in {conv}; "
                          f"got values in [{float(x.min())}, {float(x.max())}]")
-    return x.contiguous()
+    return x.to(device=model.device, dtype=torch.int8 if compact else model.dtype).contiguous()
 
 
 @takes_hyperparameters
@@ -115,7 +117,8 @@ class RBMTrainer:
         self.train_data = x[self._split[self.n_hold :]].contiguous()
 
     def _original_data(self) -> torch.Tensor:
-        x = torch.empty((self._split.numel(), self.model.n_visible), dtype=self.model.dtype, device=self.model.device)
+        x = torch.empty((self._split.numel(), self.model.n_visible), dtype=self.train_data.dtype,
+                        device=self.model.device)
         x[self._split[: self.n_hold]] = self.holdout
         x[self._split[self.n_hold :]] = self.train_data
         return x
@@ -144,8 +147,10 @@ class RBMTrainer:
         """Diagnostics of the current model (see :mod:`rgexp.models.metrics`), without touching the training RNG."""
         n = self.config.metric_samples
         gen = torch.Generator(device=self.generator.device).manual_seed(1_000_003 * (self.epoch + 1))
-        holdout = self.holdout[:n] if self.n_hold else None
-        out = rbm_metrics(self.model, self.train_data[:n], holdout, gen, train_all=self.train_data,
+        as_float = lambda x: x.to(self.model.dtype)  # noqa: E731 (compact data: int8)
+        holdout = as_float(self.holdout[:n]) if self.n_hold else None
+        out = rbm_metrics(self.model, as_float(self.train_data[:n]), holdout, gen,
+                          train_all=as_float(self.train_data) if self._exact else None,
                           data_entropy=self._data_entropy() if self._exact else None, exact=self._exact)
         out["lr"] = self.current_lr()
         return out
@@ -154,7 +159,7 @@ class RBMTrainer:
     def _start_chains(self) -> None:
         idx = torch.randint(0, self.train_data.shape[0], (self.config.batch_size,), generator=self.generator,
                             device=self.generator.device).to(self.train_data.device)
-        self.kernel.init_chains(self.train_data[idx], self.generator)
+        self.kernel.init_chains(self.train_data[idx].to(self.model.dtype), self.generator)
 
     def fit(
         self,
