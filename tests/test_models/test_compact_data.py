@@ -36,7 +36,7 @@ def test_an_rbm_trained_on_compact_data_is_bit_identical(units, persistent):
     models = [RBM(12, 6, units=units, generator=torch.Generator().manual_seed(1)) for _ in range(2)]
     t_float, m_float = _trained(models[0], models[0].from_spins(spins), persistent=persistent)
     t_int8, m_int8 = _trained(models[1], models[1].from_spins(spins, compact=True), persistent=persistent)
-    assert t_int8.train_data.dtype == torch.int8 and t_float.train_data.dtype == torch.float32
+    assert t_int8.data.dtype == torch.int8 and t_float.data.dtype == torch.float32
     for key, value in models[0].state_dict().items():
         assert torch.equal(value, models[1].state_dict()[key]), key
     m_float.pop("epoch_seconds"), m_int8.pop("epoch_seconds")  # a clock

@@ -153,7 +153,8 @@ def test_bad_data_is_refused(data, message):
 def test_trainer_accepts_numpy_and_uses_the_models_dtype():
     m = RBM(12, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     t = RBMTrainer(m, SPINS.astype(np.float32), generator=torch.Generator(), epochs=1, batch_size=30, lr=1e-3)
-    assert t.train_data.dtype == torch.float64 and t.train_data.shape == (270, 12) and t.holdout.shape == (30, 12)
+    assert t.data.dtype == torch.float64 and t.data.shape == (300, 12)
+    assert t.train_index.shape == (270,) and t.holdout_index.shape == (30,)
     t.fit()
     assert m.weight.dtype == torch.float64
 

@@ -96,8 +96,8 @@ class RBMTrainer:
             raise ValueError(f"batch_size must be <= the number of training samples ({n - n_hold}), "
                              f"got {config.batch_size}")
         self.n_hold = n_hold
-        self._split = torch.randperm(n, generator=self.generator, device=self.generator.device).to(x.device)
-        self._set_data(x)
+        self.data = x  # rows in their original order; the split is a permutation of their indices
+        self._set_split(torch.randperm(n, generator=self.generator, device=self.generator.device).to(x.device))
         self.kernel = CDKernel(model, config.batch_size, k=config.k, persistent=config.persistent)
         self.optimizer = make_optimizer(model, config.optimizer, momentum=config.momentum,
                                         weight_decay=config.weight_decay, l1=config.l1, adam_beta1=config.adam_beta1,
@@ -111,23 +111,21 @@ class RBMTrainer:
         self._exact = min(model.n_visible, model.n_hidden) <= config.exact_max_units
         self._entropy: float | None = None
 
-    def _set_data(self, x: torch.Tensor) -> None:
-        """Split the data (rows in original order) by ``self._split``: held-out rows first."""
-        self.holdout = x[self._split[: self.n_hold]]
-        self.train_data = x[self._split[self.n_hold :]].contiguous()
+    def _set_split(self, split: torch.Tensor) -> None:
+        """Held-out rows are ``data[split[:n_hold]]``, training rows ``data[split[n_hold:]]``: indices,
+        not copies (the data set is the largest thing training holds)."""
+        self._split = split
+        self.holdout_index, self.train_index = split[: self.n_hold], split[self.n_hold :]
 
-    def _original_data(self) -> torch.Tensor:
-        x = torch.empty((self._split.numel(), self.model.n_visible), dtype=self.train_data.dtype,
-                        device=self.model.device)
-        x[self._split[: self.n_hold]] = self.holdout
-        x[self._split[self.n_hold :]] = self.train_data
-        return x
+    def _rows(self, index: torch.Tensor) -> torch.Tensor:
+        """data[index] in the model's dtype (compact data converted)."""
+        return self.data[index].to(self.model.dtype)
 
     # ------------------------------------------------------------------ bookkeeping
     @property
     def n_batches(self) -> int:
         """Updates per epoch."""
-        return self.train_data.shape[0] // self.config.batch_size
+        return self.train_index.numel() // self.config.batch_size
 
     @property
     def total_updates(self) -> int:
@@ -139,27 +137,27 @@ class RBMTrainer:
 
     def _data_entropy(self) -> float:
         if self._entropy is None:
-            discrete = bool(((self.train_data == 1.0) | (self.train_data == self.model.low)).all())
-            self._entropy = empirical_entropy(self.train_data, self.model.low) if discrete else float("nan")
+            train = self.data[self.train_index]
+            discrete = bool(((train == 1.0) | (train == self.model.low)).all())
+            self._entropy = empirical_entropy(train, self.model.low) if discrete else float("nan")
         return self._entropy
 
     def metrics(self) -> dict[str, float]:
         """Diagnostics of the current model (see :mod:`rgexp.models.metrics`), without touching the training RNG."""
         n = self.config.metric_samples
         gen = torch.Generator(device=self.generator.device).manual_seed(1_000_003 * (self.epoch + 1))
-        as_float = lambda x: x.to(self.model.dtype)  # noqa: E731 (compact data: int8)
-        holdout = as_float(self.holdout[:n]) if self.n_hold else None
-        out = rbm_metrics(self.model, as_float(self.train_data[:n]), holdout, gen,
-                          train_all=as_float(self.train_data) if self._exact else None,
+        holdout = self._rows(self.holdout_index[:n]) if self.n_hold else None
+        out = rbm_metrics(self.model, self._rows(self.train_index[:n]), holdout, gen,
+                          train_all=self._rows(self.train_index) if self._exact else None,
                           data_entropy=self._data_entropy() if self._exact else None, exact=self._exact)
         out["lr"] = self.current_lr()
         return out
 
     # ------------------------------------------------------------------ training
     def _start_chains(self) -> None:
-        idx = torch.randint(0, self.train_data.shape[0], (self.config.batch_size,), generator=self.generator,
-                            device=self.generator.device).to(self.train_data.device)
-        self.kernel.init_chains(self.train_data[idx].to(self.model.dtype), self.generator)
+        idx = torch.randint(0, self.train_index.numel(), (self.config.batch_size,), generator=self.generator,
+                            device=self.generator.device).to(self.data.device)
+        self.kernel.init_chains(self._rows(self.train_index[idx]), self.generator)
 
     def fit(
         self,
@@ -200,11 +198,11 @@ class RBMTrainer:
         while self.epoch < c.epochs:
             t0 = time.perf_counter()
             if self._perm is None:
-                self._perm = torch.randperm(self.train_data.shape[0], generator=gen, device=gen.device)
-                self._perm = self._perm.to(self.train_data.device)
+                self._perm = torch.randperm(self.train_index.numel(), generator=gen, device=gen.device)
+                self._perm = self._perm.to(self.data.device)
             perm = self._perm
             for b in range(self._batch, n_batches):
-                kernel.load_batch(self.train_data, perm[b * bs : (b + 1) * bs])
+                kernel.load_batch(self.data, self.train_index[perm[b * bs : (b + 1) * bs]])
                 kernel.run(gen)
                 self.optimizer.step(kernel, lr_at(c.lr, c.lr_schedule, self.update, total, c.lr_final_fraction))
                 self.update += 1
@@ -269,9 +267,7 @@ class RBMTrainer:
         if split.shape != self._split.shape:
             raise ValueError(f"checkpoint split covers {split.numel()} samples, the data has {self._split.numel()}")
         if not torch.equal(split, self._split):
-            x = self._original_data()
-            self._split = split
-            self._set_data(x)
+            self._set_split(split)
             self._entropy = None
         if state["chains"] is not None:
             if self.kernel.chains is None:
