@@ -227,3 +227,24 @@ def test_many_starts_get_a_colour_bar_not_a_legend(n):
     finally:
         plt.close(fig)
         plt.close(pipeline)
+
+
+@pytest.mark.parametrize("low,high,value,verdict", [
+    (-2.0, 1.2, 0.5, "inconclusive"),   # censored below and containing 1: no statement
+    (-2.0, 0.2, -1.5, "reproduced"),     # censored below, but its upper end (an estimate) excludes 1
+    (0.4, 8.0, 2.0, "inconclusive"),     # censored above, containing 1
+])
+def test_a_delta_interval_censored_at_the_search_bound(low, high, value, verdict):
+    """A Δ fit whose interval ends at the search bound (DELTA_BOUNDS) bounds Δ on the other side
+    only: an exclusion past the uncensored end stands, anything else is inconclusive."""
+    records = rbm_flow_records(seeds=2)
+    for rec in records:
+        for suffix, v in (("", value), ("_ci_low", low), ("_ci_high", high)):
+            name = f"flow/delta_epsilon{suffix}"
+            rec.history[name] = [(k, v) for k, _ in rec.history[name]]
+            rec.final[name] = v
+    row = scorecard(records)[("delta_epsilon", "by start temperature, grid T nearest T_c")]
+    assert row.reading.verdict == verdict, row.reading
+    assert "censored" in row.reading.value
+    if verdict == "inconclusive":
+        assert "censored: 2 of 2 run(s)" in row.reading.why

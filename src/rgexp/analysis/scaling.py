@@ -67,10 +67,27 @@ __all__ = [
     "scaling_form",
     "fit_scaling_dimension",
     "fit_scaling_dimension_from_curve",
+    "censored_side",
+    "DELTA_BOUNDS",
 ]
 
 Geometry = Literal["all", "axis"]
 DELTA_BOUNDS = (-2.0, 8.0)  # the profile fit searches Δ in this range, on a 0.01 grid first
+
+
+def censored_side(ci_low: float, ci_high: float) -> int:
+    """−1 / +1 when a Δ interval reaches the fit's lower / upper search bound (DELTA_BOUNDS), else 0.
+
+    Refits that stop at a bound say only that Δ lies beyond it: that end of the interval is the
+    bound, not an estimate (and the value may even lie outside the interval), so the interval is
+    censored there — a one-sided statement, not a measurement with an error bar.
+    """
+    slack = 1e-6
+    if ci_low <= DELTA_BOUNDS[0] + slack:
+        return -1
+    if ci_high >= DELTA_BOUNDS[1] - slack:
+        return 1
+    return 0
 MAX_CORRECTION = 0.25  # the correction bracket may change the model by at most ±25 % on the window
 
 

@@ -39,7 +39,10 @@ class Check:
 
 
 def _interval(s: Summary | None) -> str:
-    return "—" if s is None else f"[{s.low:.4g}, {s.high:.4g}]"
+    if s is None:
+        return "—"
+    note = f" ({s.censored} of {s.n} censored at the fit's search bound)" if s.censored else ""
+    return f"[{s.low:.4g}, {s.high:.4g}]{note}"
 
 
 def _estimate(s: Summary | None) -> str:

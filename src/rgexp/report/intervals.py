@@ -45,6 +45,7 @@ class Point:
     value: float
     err_lo: float = 0.0
     err_hi: float = 0.0
+    censored: int = 0  # −1 / +1: the logged interval ends at a fit's lower / upper search bound
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,12 @@ class Summary:
     low: float
     high: float
     level: float
+    censored_low: int = 0  # runs whose interval ends at the fit's lower search bound
+    censored_high: int = 0
+
+    @property
+    def censored(self) -> int:
+        return self.censored_low + self.censored_high
 
     @property
     def half_width(self) -> float:
@@ -82,7 +89,8 @@ def summarize(points: list[Point], level: float = 0.95) -> Summary | None:
     z = float(stats.norm.ppf(0.5 + level / 2))
     w_lo = z * math.sqrt(sum(_finite(p.err_lo) ** 2 for p in points)) / n
     w_hi = z * math.sqrt(sum(_finite(p.err_hi) ** 2 for p in points)) / n
-    return Summary(n, mean, std, mean - max(between, w_lo), mean + max(between, w_hi), level)
+    return Summary(n, mean, std, mean - max(between, w_lo), mean + max(between, w_hi), level,
+                   sum(p.censored < 0 for p in points), sum(p.censored > 0 for p in points))
 
 
 def _finite(x: float) -> float:
@@ -98,6 +106,11 @@ def verdict_value(s: Summary | None, reference: float, tolerance: float, expect:
         return INCONCLUSIVE, f"{s.n} run(s) < min_runs={min_runs}"
     inside = s.contains(reference)
     narrow = s.half_width <= tolerance
+    # a censored end is a bound, not an estimate: only an exclusion past the other end stands
+    beyond_censored = (s.censored_low and reference < s.high) or (s.censored_high and reference > s.low)
+    if s.censored and (inside or beyond_censored):
+        return INCONCLUSIVE, (f"censored: {s.censored} of {s.n} run(s) fitted to the search bound "
+                              f"(interval ends there, so it bounds Δ on that side only)")
     if not inside:
         why = f"interval excludes {reference:.4g}"
         return (NOT_REPRODUCED if expect == "equal" else REPRODUCED), why

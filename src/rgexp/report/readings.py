@@ -85,7 +85,8 @@ def _summary(group: Group, metric: str, level: float) -> Summary | None:
 def _interval(s: Summary | None, n: bool = True) -> str:
     if s is None:
         return "—"
-    return f"{s.mean:.4g} [{s.low:.3g}, {s.high:.3g}]" + (f" (n={s.n})" if n else "")
+    censored = f", {s.censored} censored at the fit's search bound" if s.censored else ""
+    return f"{s.mean:.4g} [{s.low:.3g}, {s.high:.3g}]" + (f" (n={s.n}{censored})" if n or censored else "")
 
 
 def _reference(claim: Claim, r: float) -> str:
@@ -172,7 +173,7 @@ def _starts(claim: Claim, group: Group, names: list[str], level: float, min_runs
 
 def _bracket_side(s: Summary | None, r: float, tol: float, side: int, min_runs: int) -> tuple[str, str]:
     """A side of a bracket (side −1: under ``r`` below T_c, +1: over it above T_c)."""
-    if s is None or s.n < min_runs:
+    if s is None or s.n < min_runs or s.censored:
         return verdict_value(s, r, tol, "equal", min_runs)
     word, other = ("under", "over") if side < 0 else ("over", "under")
     sign = sign_of(Summary(s.n, s.mean - r, s.std, s.low - r, s.high - r, s.level))
