@@ -49,3 +49,19 @@ def test_n_steps_shapes_and_refusals():
         block_spin(np.ones((6, 6)), 4)
     with pytest.raises(ValueError, match="rule must be one of"):
         BlockSpinRG(rule="median")
+
+
+@pytest.mark.parametrize("b,ndim,dtype", [(2, 2, np.int8), (3, 2, np.int8), (4, 1, np.int8), (2, 2, np.float32)])
+def test_block_sums_are_the_definition(b, ndim, dtype):
+    """The strided sub-lattice sums equal Σ over each block written as a reshape-and-sum, exactly."""
+    from rgexp.rg.block import _block_sums
+
+    rng = np.random.default_rng(b + ndim)
+    L = 6 * b
+    shape = (5, L, L) if ndim == 2 else (5, L)
+    s = np.where(rng.random(shape) < 0.5, 1, -1).astype(dtype) * (0.5 if dtype == np.float32 else 1)
+    if ndim == 2:
+        expected = s.reshape(5, L // b, b, L // b, b).sum(axis=(-3, -1), dtype=np.float64)
+    else:
+        expected = s.reshape(5, L // b, b).sum(axis=-1, dtype=np.float64)
+    np.testing.assert_array_equal(_block_sums(s, b, ndim), expected)
