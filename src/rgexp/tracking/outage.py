@@ -201,10 +201,10 @@ class Pending:
         """``kind``: tag, param or status (``{"status": "FINISHED"}``)."""
         self._append(self.fields_file, (json.dumps({"kind": kind, "key": k, "value": str(v)}) for k, v in items.items()))
 
-    def keep_artifact(self, path: str, data: bytes) -> None:
+    def keep_artifact(self, path: str, data: bytes | memoryview) -> None:
         atomic_write(self.artifacts / path, data)
 
-    def write_checkpoint(self, data: bytes) -> Path:
+    def write_checkpoint(self, data: bytes | memoryview) -> Path:
         """The local copy of the checkpoint, replaced atomically and marked as not uploaded."""
         self._checkpoint_mark.parent.mkdir(parents=True, exist_ok=True)
         self._checkpoint_mark.touch()
@@ -292,7 +292,7 @@ def _count(n: int, thing: str) -> str:
     return f"{n} {thing}{'' if n == 1 else 's'}"
 
 
-def atomic_write(final: Path, data: bytes) -> None:
+def atomic_write(final: Path, data: bytes | memoryview) -> None:
     """Write, fsync, rename: a reader sees the old file or the new one, never half of one (a crash or a
     full disk leaves the old file whole). On failure the temporary file goes and the error is raised."""
     tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
