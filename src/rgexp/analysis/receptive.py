@@ -122,9 +122,11 @@ def visible_hidden_correlator(
     mh = _column_mean(h2) if connected else np.zeros(h2.shape[1])
     s1 = np.zeros((v2.shape[1], h2.shape[1]))
     s2 = np.zeros_like(s1)
-    for start in range(0, n, _CHUNK):
-        dv = v2[start:start + _CHUNK].astype(np.float64) - mv
-        dh = h2[start:start + _CHUNK].astype(np.float64) - mh
+    # float64 work arrays of a chunk (dv, dv², ...) stay under ~70 MB each: 1,024 rows of a 64×64 lattice
+    rows = _CHUNK if v2.shape[1] * _CHUNK <= 2**23 else _CHUNK // 4
+    for start in range(0, n, rows):
+        dv = v2[start:start + rows].astype(np.float64) - mv
+        dh = h2[start:start + rows].astype(np.float64) - mh
         s1 += dv.T @ dh
         s2 += (dv * dv).T @ (dh * dh)
     value = s1 / n

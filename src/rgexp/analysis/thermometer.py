@@ -64,7 +64,8 @@ __all__ = [
 ]
 
 RealInputs = Literal["as_is", "sample", "sign"]
-EVAL_BATCH = 8192  # configurations per forward pass when only evaluating
+EVAL_BATCH = 1024  # configurations per forward pass when only evaluating: a 64×64 batch and its
+# float copies (conversion, clamp, signs) stay ~20 MB each (8,192 rows took 0.7 GB at a time)
 
 
 from rgexp.checks import is_int as _is_int, is_number as _is_num  # noqa: E402  (one home for input checks)

@@ -45,8 +45,8 @@ def block_spin(
     if rule == "decimation":
         return spins[..., ::b, ::b].copy() if ndim == 2 else spins[..., ::b].copy()
     total = _block_sums(spins, b, ndim)
-    if rule == "average":
-        return (total / b**ndim).astype(np.float32)
+    if rule == "average":  # each quotient in float64, rounded to float32, with no float64 array in between
+        return np.divide(total, b**ndim, out=np.empty(total.shape, np.float32), dtype=np.float64, casting="same_kind")
     if gen is None and b % 2 == 0:
         raise ValueError("majority rule with an even block needs a generator for tie-breaks")
     out = np.sign(total)
