@@ -85,8 +85,10 @@ def _summary(group: Group, metric: str, level: float) -> Summary | None:
 def _interval(s: Summary | None, n: bool = True) -> str:
     if s is None:
         return "—"
-    censored = f", {s.censored} censored at the fit's search bound" if s.censored else ""
-    return f"{s.mean:.4g} [{s.low:.3g}, {s.high:.3g}]" + (f" (n={s.n}{censored})" if n or censored else "")
+    censored = f"{s.censored} censored at the fit's search bound" if s.censored else ""
+    if n:
+        return f"{s.mean:.4g} [{s.low:.3g}, {s.high:.3g}] (n={s.n}" + (f", {censored})" if censored else ")")
+    return f"{s.mean:.4g} [{s.low:.3g}, {s.high:.3g}]" + (f" ({censored})" if censored else "")
 
 
 def _reference(claim: Claim, r: float) -> str:
