@@ -162,6 +162,7 @@ def row_correlations(
     *,
     subtract: Subtract = "mean",
     geometry: Geometry = "axis",
+    columns: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-row ingredients of the connected correlator, for fits and bootstraps over rows.
 
@@ -169,7 +170,7 @@ def row_correlations(
     "axis": the axis profile, K = ⌊L/2⌋ + 1; "classes": the displacement-class averages of
     :func:`displacement_classes` (2D only); "map": the whole map flattened, K = L² (or N) — and
     ``o`` (n, n_components) the per-row means Ō_i of each operator component (``|Ō_i|`` when
-    ``subtract="abs"``). For any subset of rows G = mean(c) − mean_k(mean(o_k)²)
+    ``subtract="abs"``). ``columns`` (a mask or indices of the K): only those columns are kept. For any subset of rows G = mean(c) − mean_k(mean(o_k)²)
     (:func:`connected_from_rows`).
     """
     x = _check_spins(spins)
@@ -180,7 +181,7 @@ def row_correlations(
         raise ValueError("geometry='classes' needs (n, L, L) lattices")
     project = {"axis": _axis_profile, "map": lambda m: m}.get(geometry) or _class_profile(x.shape[-1])
     chunk = max(1, _CHUNK_SITES // int(np.prod(x.shape[1:])))
-    c, o = [], []
+    c, o = None, []
     for start in range(0, x.shape[0], chunk):  # fields per chunk: memory stays O(chunk · V)
         comps = operator_field(x[start : start + chunk], operator)
         maps = 0.0
@@ -188,10 +189,14 @@ def row_correlations(
             m = _autocorrelation(field)
             maps = maps + (np.swapaxes(m, -1, -2) if transpose else m)
         block = project(maps / len(comps))
-        c.append(block.reshape(block.shape[0], -1))
+        block = block.reshape(block.shape[0], -1)
+        block = block if columns is None else block[:, columns]
+        if c is None:  # filled in place: the (n, K) result exists once, never as chunks plus their copy
+            c = np.empty((x.shape[0], block.shape[1]))
+        c[start : start + chunk] = block
         o.append(np.stack([f.reshape(f.shape[0], -1).mean(axis=1) for f, _ in comps], axis=1))
     means = np.concatenate(o)
-    return np.concatenate(c), (np.abs(means) if subtract == "abs" else means)
+    return c, (np.abs(means) if subtract == "abs" else means)
 
 
 def connected_from_rows(

@@ -342,8 +342,8 @@ def fit_scaling_dimension(
     n_par = 2 + int(corrections) * (1 + int(geometry == "all"))
     keep = _select(d_all, r_min, r_max, n_par)
     geo = "classes" if geometry == "all" else "axis"
-    c, o = row_correlations(x, operator, subtract=subtract, geometry=geo)
-    c, d = c[:, keep], d_all[keep]
+    c, o = row_correlations(x, operator, subtract=subtract, geometry=geo, columns=keep)
+    d = d_all[keep]
     G, dG = connected_from_rows(c, o, connected, tau_int)
     w = _weights(dG)
     terms = _terms(d, L, shape_of, form)
@@ -381,8 +381,11 @@ def _bootstrap(
     n = c.shape[0]
     n_blocks = max(1, n // block)
     starts = np.linspace(0, n, n_blocks + 1).astype(int)[:-1]
-    cs = np.add.reduceat(c, starts, axis=0)
-    os_ = np.add.reduceat(o, starts, axis=0) if o is not None else None
+    if n_blocks == n:  # blocks of one row: the block sums are the rows (no second (n, K) array)
+        cs, os_ = c, o
+    else:
+        cs = np.add.reduceat(c, starts, axis=0)
+        os_ = np.add.reduceat(o, starts, axis=0) if o is not None else None
     sizes = np.diff(np.append(starts, n)).astype(np.float64)
     coefs, deltas = [], []
     for chunk in np.array_split(np.arange(n_boot), max(1, n_boot // 100)):
