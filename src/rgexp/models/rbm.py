@@ -192,17 +192,15 @@ class RBM(nn.Module):
         as a tensor in this model's unit convention, dtype and device. ``compact``: the same values
         as int8 (exact, a quarter of float32's memory; the trainers and :meth:`mean_hiddens`
         convert them a batch at a time)."""
-        if compact:
-            x = torch.as_tensor(spins).to(device=self.device, dtype=torch.int8)
-        else:
-            x = self._as_tensor(spins)
+        dtype = torch.int8 if compact else self.dtype
+        x = torch.as_tensor(spins).to(device=self.device, dtype=dtype)
         if x.dim() > 2 or (x.dim() == 2 and x.shape[1] != self.n_visible):
             x = x.reshape(x.shape[0], -1)
         if x.dim() != 2 or x.shape[1] != self.n_visible:
             raise ValueError(f"spins must have shape (n, {self.n_visible}), got {tuple(x.shape)}")
-        if compact:
-            return x if self.units == "spin" else torch.div(x + 1, 2, rounding_mode="floor")
-        return x if self.units == "spin" else (x + 1.0) * 0.5
+        if self.units == "spin":
+            return x
+        return torch.div(x + 1, 2, rounding_mode="floor") if compact else (x + 1.0) * 0.5
 
     def to_spins(self, x) -> torch.Tensor:
         """Values (or means) in this model's convention mapped to the ±1 convention."""
