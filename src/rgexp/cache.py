@@ -80,7 +80,10 @@ class DataCache:
             if _sha256(entry / "data.npz") != manifest["sha256"]:
                 raise ValueError("checksum mismatch")
             with np.load(entry / "data.npz") as npz:
-                return IsingData(npz["spins"], npz["temperatures"], manifest["info"])
+                if "bits" not in npz:  # an entry written before the spins were stored packed
+                    return IsingData(npz["spins"], npz["temperatures"], manifest["info"])
+                return IsingData.from_packed(npz["bits"], tuple(npz["lattice_shape"]), npz["temperatures"],
+                                             manifest["info"])
         except FileNotFoundError:
             if entry.exists():
                 shutil.rmtree(entry, ignore_errors=True)
@@ -93,7 +96,8 @@ class DataCache:
         """Write an entry atomically (temporary directory, then rename)."""
         tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=self.dir))
         try:
-            np.savez(tmp / "data.npz", spins=data.spins, temperatures=data.temperatures)
+            np.savez(tmp / "data.npz", bits=data.bits, lattice_shape=np.array(data.lattice_shape),
+                     temperatures=data.temperatures)
             manifest = {"sha256": _sha256(tmp / "data.npz"), "info": data.info, "format": FORMAT_VERSION}
             (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, default=_plain))
             shutil.rmtree(self.dir / key, ignore_errors=True)

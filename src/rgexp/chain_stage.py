@@ -50,7 +50,7 @@ def chain_coupling_stage(model, data: IsingData, rg, sampler, seed_at: Callable[
     J, h = float(getattr(sampler, "J", 1.0)), float(getattr(sampler, "h", 0.0))
     exact_rg = rg.rule == "decimation" and rg.b == 2
     out: dict[float, dict[str, Any]] = {}
-    for t, spins in zip(data.temperatures, data.spins):
+    for t, spins in zip(data.temperatures, data.blocks):
         K0, h0, res = J / t, h / t, {}
         steps = [_safe_coupling(x, periodic) for x in rg(spins, numpy_generator(seed_at(t)), ndim=1)]
         res["rg"] = [s for s in steps if s is not None]

@@ -37,7 +37,7 @@ class FixedPointTracker:
         self.starts: dict[float | None, torch.Tensor | None] = {None: None}
         if spec.from_data:
             i = int(np.argmin(np.abs(data.temperatures - T_c)))
-            rows = data.spins[i][: spec.n_samples].reshape(-1, data.n_visible)
+            rows = data.rows([i], spec.n_samples)
             self.starts[float(data.temperatures[i])] = rbm.from_spins(rows)
         self.points: list[dict[str, float]] = []
 

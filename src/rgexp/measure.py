@@ -222,7 +222,7 @@ def layer_orders(analysis: dict, model, data: IsingData) -> list[np.ndarray | No
     spec = analysis.get("receptive")
     if spec is None or not spec.arrange_layers or not is_stack(model) or len(data.lattice_shape) != 2:
         return None
-    spins = data.spins[spec.pick(data.temperatures)][: spec.n_samples]  # int8: converted per chunk
+    spins = data.at(spec.pick(data.temperatures), spec.n_samples)  # int8: converted per chunk
     orders: list[np.ndarray | None] = [None]
     for layer, rbm in enumerate(model.rbms, start=1):
         side = int(round(np.sqrt(rbm.n_hidden)))
@@ -242,7 +242,7 @@ def receptive_stage(analysis: dict, model, data: IsingData, rg, gen: np.random.G
     if spec is None or len(data.lattice_shape) != 2:
         return {}
     i = spec.pick(data.temperatures)
-    spins = data.spins[i][: spec.n_samples]  # int8 (a view): the correlators convert per chunk
+    spins = data.at(i, spec.n_samples)  # int8: the correlators convert per chunk
     torch_gen = torch.Generator(device=model.device)
     torch_gen.manual_seed(int(gen.integers(2**62)))
     correlators = {}

@@ -56,7 +56,8 @@ class EnergyCurve:
 
     @classmethod
     def from_spins(cls, temperatures: np.ndarray, spins: np.ndarray) -> "EnergyCurve":
-        """From Monte Carlo samples spins (n_T, n, *lattice) at ``temperatures`` (n_T,); the samples are
+        """From Monte Carlo samples spins (n_T, n, *lattice), or a sequence of n_T such (n, *lattice)
+        blocks (``IsingData.blocks``), at ``temperatures`` (n_T,); the samples are
         thinned to near independence by the samplers, and the error uses their measured τ_int."""
         return cls(*_curve_points(cls.statistic, temperatures, spins))
 
@@ -109,7 +110,7 @@ class ModelEnergyCurve(EnergyCurve):
 
     @classmethod
     def from_spins(cls, temperatures: np.ndarray, spins: np.ndarray, couplings: np.ndarray) -> "ModelEnergyCurve":
-        """From Monte Carlo samples spins (n_T, n, *lattice) at ``temperatures`` (n_T,) of the model
+        """From Monte Carlo samples spins (n_T, n, *lattice) (or n_T blocks) at ``temperatures`` (n_T,) of the model
         whose coupling table (shape = lattice) is ``couplings``."""
         table = np.asarray(couplings, dtype=np.float64)
         return cls(*_curve_points(lambda x: model_energy_density(x, table), temperatures, spins), table)

@@ -31,7 +31,7 @@ def run(ctx) -> None:
     datasets = ({L: ctx.data} if L in scaling.baseline_sizes else {}) | others
     points: dict[str, list] = {}
     for size, data in sorted(datasets.items()):
-        for t, spins in zip(data.temperatures, data.spins):
+        for t, spins in zip(data.temperatures, data.blocks):
             for op in scaling.operators:
                 fit = scaling.fit(spins, op, numpy_generator(ctx.stream("analysis", "baseline", size, float(t), op)))
                 if fit is None:

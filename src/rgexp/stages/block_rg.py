@@ -12,7 +12,7 @@ GIVES = ("rg",)
 
 def run(ctx) -> None:
     data, rg = ctx.data, ctx.parts.rg
-    curves = over_temperatures(ctx, "rg", lambda i, t: rg(data.spins[i], numpy_generator(ctx.stream("rg", t)),
+    curves = over_temperatures(ctx, "rg", lambda i, t: rg(data.at(i), numpy_generator(ctx.stream("rg", t)),
                                                           ndim=len(data.lattice_shape)))
     log_curves(ctx, "rg", curves)
     ctx.results["rg"] = curves

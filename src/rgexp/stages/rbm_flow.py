@@ -21,7 +21,7 @@ def run(ctx) -> None:
         return [rbm.to_spins(f).detach().cpu().numpy().reshape(-1, *shape) for f in flow(rbm, v0, gen)]
 
     def at(i: int, t: float) -> list:
-        v0 = rbm.from_spins(data.spins[i][: flow.n_samples].reshape(-1, rbm.n_visible))  # only the rows it flows
+        v0 = rbm.from_spins(data.rows([i], flow.n_samples))  # only the rows it flows
         return flowed(v0, torch_generator(ctx.stream("flow", t), ctx.device))
 
     curves = over_temperatures(ctx, "flow", at)

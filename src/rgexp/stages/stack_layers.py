@@ -26,7 +26,7 @@ def run(ctx) -> None:
     orders = layer_orders(ctx.parts.analysis, model, data) or [None] * (len(model.rbms) + 1)
 
     def at(i: int, t: float) -> list:
-        v0 = model.from_spins(data.spins[i].reshape(data.spins.shape[1], -1)[:n])
+        v0 = model.from_spins(data.rows([i], n))
         return [as_lattice(model.to_spins(x), o) for x, o in zip(model.propagate_up(v0), orders)]
 
     curves = over_temperatures(ctx, "stack", at)

@@ -58,8 +58,8 @@ def run(ctx) -> None:
 
     def curve(kind: str, d):
         if kind == "energy" and table is not None:
-            return ModelEnergyCurve.from_spins(d.temperatures, d.spins, table(d.lattice_shape[0]))
-        return CURVES[kind].from_spins(d.temperatures, d.spins)
+            return ModelEnergyCurve.from_spins(d.temperatures, d.blocks, table(d.lattice_shape[0]))
+        return CURVES[kind].from_spins(d.temperatures, d.blocks)
 
     ctx.curves = {kind: {shape: curve(kind, d) for shape, d in datasets.items()} for kind in curves_needed(ctx.parts.analysis)}
     ctx.thermometers = train_thermometer_stage(ctx.parts.analysis, datasets, ctx.stream("analysis", "thermometer"),

@@ -118,9 +118,7 @@ def _training_data(data: IsingData, temperatures: list[float] | None) -> np.ndar
     if temperatures is None:
         return data.flat()[0]
     idx = sorted({int(np.argmin(np.abs(data.temperatures - t))) for t in temperatures})
-    if idx == list(range(idx[0], idx[-1] + 1)):  # neighbouring grid points: a view, not a copy
-        return data.spins[idx[0]:idx[-1] + 1].reshape(-1, data.n_visible)
-    return data.spins[idx].reshape(-1, data.n_visible)
+    return data.rows(idx)
 
 
 def _fixed_point_tracker(ctx) -> Callable | None:
