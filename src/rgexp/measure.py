@@ -243,6 +243,7 @@ def receptive_stage(analysis: dict, model, data: IsingData, rg, gen: np.random.G
         return {}
     i = spec.pick(data.temperatures)
     spins = data.at(i, spec.n_samples)  # int8: the correlators convert per chunk
+    tracked.log_metrics({metric("receptive", "n_configurations"): len(spins)})  # n_samples, or all there are
     torch_gen = torch.Generator(device=model.device)
     torch_gen.manual_seed(int(gen.integers(2**62)))
     correlators = {}

@@ -30,6 +30,10 @@ HEADLINES: tuple[tuple[str, str], ...] = (
     ("Δ_σ (Monte Carlo, finite-size scaling)", "mc/delta_sigma"),
     ("receptive-field radius", "receptive/*/radius"),
     ("couplings of the last layer", "stack/coupling/T*"),
+    ("configurations per temperature: flows", "flow/n_configurations"),
+    ("configurations per temperature: RG steps", "rg/n_configurations"),
+    ("configurations per temperature: stack layers", "stack/n_configurations"),
+    ("configurations: receptive fields", "receptive/n_configurations"),
 )
 
 

@@ -50,3 +50,14 @@ def test_a_new_stage_is_a_module_and_a_list_entry(smoke_cfg, tmp_path, monkeypat
     memory = MemoryRun()
     run_stages(smoke_cfg("stages=[monte_carlo,mean_spin]"), memory)
     assert memory.history("mc/mean_spin")[0][0] == 0 and -1 <= memory.history("mc/mean_spin")[0][1] <= 1
+
+
+def test_subsampling_measurements_say_how_many_configurations_they_used(smoke_cfg):
+    memory = MemoryRun()
+    cfg = smoke_cfg("stages=[monte_carlo,training,rbm_flow,block_rg,receptive]", "sampler.n_samples=60",
+                    "flow.n_samples=25", "analysis.receptive.n_samples=1000")
+    run_stages(cfg, memory)
+    used = {k: memory.history(k)[-1][1] for k in ("flow/n_configurations", "rg/n_configurations",
+                                                    "receptive/n_configurations")}
+    # the flows take their first flow.n_samples; the RG steps all; more asked for than there are: all
+    assert used == {"flow/n_configurations": 25, "rg/n_configurations": 60, "receptive/n_configurations": 60}

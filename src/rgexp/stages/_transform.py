@@ -9,6 +9,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from rgexp.analysis.figures import curves_by_temperature
+from rgexp.metric_names import metric
 
 XLABELS = {"flow": "flow length", "rg": "RG step", "stack": "stacked-RBM layer"}
 MODULES = {"flow": "rbm_flow", "rg": "block_rg", "stack": "stack_layers"}  # metric prefix -> stage name
@@ -16,11 +17,19 @@ MODULES = {"flow": "rbm_flow", "rg": "block_rg", "stack": "stack_layers"}  # met
 
 def over_temperatures(ctx, stage: str, transform: Callable[[int, float], list[np.ndarray]]) -> dict[float, dict]:
     """``transform(i, T)`` -> the configurations [step 0, step 1, …] of temperature i, each
-    (n, *shape), measured as ``stage`` at T; a stop is acted on after each temperature."""
+    (n, *shape), measured as ``stage`` at T; a stop is acted on after each temperature. Logs
+    ``<stage>/n_configurations``: how many of the data's configurations per temperature it measured
+    (the flows and stack take the first ``flow.n_samples``; the RG steps all of them)."""
     curves: dict[float, dict] = {}
+    n_used = ctx.data.n_samples
     for i, t in enumerate(tqdm(ctx.data.temperatures, desc=stage, unit="T", disable=not ctx.settings.progress)):
-        curves[float(t)] = ctx.measurer(stage, float(t), transform(i, float(t)))
+        configs = transform(i, float(t))
+        n_used = min(n_used, len(configs[0]))
+        curves[float(t)] = ctx.measurer(stage, float(t), configs)
+        del configs  # the measurer's curves are all that is kept: the configurations go now
         ctx.stop.check(MODULES[stage], f" after T = {t:.4f}")
+    if curves:
+        ctx.tracked.log_metrics({metric(stage, "n_configurations"): n_used})
     return curves
 
 
