@@ -40,9 +40,12 @@ EXACT, N_EFF, TAU_INT = "exact", "n_eff", "tau_int"
 ROLES = (ERR, CI_LOW, CI_HIGH, CI_LEVEL, EXACT, N_EFF, TAU_INT)
 
 # A temperature qualifier in a report pattern (re.fullmatch); the group ``start`` is the temperature.
-START = r"T(?P<start>-?[0-9.]+|inf)"
-_QUALIFIER = re.compile(r"T(-?[0-9]+(\.[0-9]*)?|inf)|L[0-9]+")
-_START = re.compile(r"(?P<family>.+)/T(?P<start>-?[0-9]+(\.[0-9]*)?|inf)")
+# A number is fixed-point (``1.5000``) or, for a temperature that would print as 0.0000, exponent form
+# (``1e-06``): the Monte Carlo grid point T = 1e-6 and the flow's ordered start T = 0 are two starts.
+_NUMBER = r"-?[0-9]+(?:\.[0-9]*)?(?:e-?[0-9]+)?"
+START = rf"T(?P<start>{_NUMBER}|inf)"
+_QUALIFIER = re.compile(rf"T({_NUMBER}|inf)|L[0-9]+")
+_START = re.compile(rf"(?P<family>.+)/T(?P<start>{_NUMBER}|inf)")
 # Before this contract (thermometer/final/accuracy_value, …): role -> suffix of X_value's stem.
 _LEGACY_VALUE = "_value"
 _LEGACY = {ERR: "_error", CI_LOW: "_ci_low", CI_HIGH: "_ci_high", CI_LEVEL: "_ci_level", N_EFF: "_n_eff",
@@ -50,8 +53,10 @@ _LEGACY = {ERR: "_error", CI_LOW: "_ci_low", CI_HIGH: "_ci_high", CI_LEVEL: "_ci
 
 
 def format_temperature(T: float) -> str:
-    """``T1.5000``; ``Tinf`` for T = ∞ (a random start), ``T0.0000`` for an ordered one."""
-    return f"T{float(T):.4f}"
+    """``T1.5000``; ``Tinf`` for T = ∞ (a random start), ``T0.0000`` for an ordered one (T = 0 exactly);
+    ``T1e-06`` for a temperature that is not 0 but would print as 0.0000."""
+    fixed = f"{float(T):.4f}"
+    return f"T{float(T):.4g}" if T != 0 and fixed.lstrip("-") == "0.0000" else f"T{fixed}"
 
 
 def format_size(L: int) -> str:

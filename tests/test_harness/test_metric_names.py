@@ -99,7 +99,12 @@ def test_constructors_and_parsers_agree():
     assert mn.metric("mc", "delta_sigma", L=10, T=2.269185) == "mc/delta_sigma/L10/T2.2692"
     assert mn.split_start(mn.metric("flow", "temperature", T=0.0)) == ("flow/temperature", "0.0000")
     assert mn.split_start("flow/delta_sigma") == ("flow/delta_sigma", None)
-    assert all(re.fullmatch(mn.START, mn.format_temperature(t)) for t in (1.5, 0.0, float("inf"), -2.0))
+    assert all(re.fullmatch(mn.START, mn.format_temperature(t)) for t in (1.5, 0.0, float("inf"), -2.0, 1e-6))
+    # iso_flow's grid point T = 1e-6 and its ordered start T = 0 are two flows: two names, both parsed back
+    assert mn.metric("flow", "temperature", T=1e-6) == "flow/temperature/T1e-06"
+    assert mn.split_start("flow/temperature/T1e-06") == ("flow/temperature", "1e-06")
+    assert mn.split_start("flow/temperature_err/T1.234e-05") == ("flow/temperature_err", "1.234e-05")
+    assert mn.companion("flow/temperature/T1e-06", mn.ERR) == "flow/temperature_err/T1e-06"
     assert mn.with_companions("a/b/T1.0000", 1.0, err=0.1, ci_low=None) == {"a/b/T1.0000": 1.0,
                                                                            "a/b_err/T1.0000": 0.1}
     with pytest.raises(ValueError, match="unknown companion role"):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rgexp.metric_names import split_start
+from rgexp.metric_names import START, split_start
 from rgexp.report.collect import Group, final_point, point_at, stage_last_step, steps_of, value_at
 from rgexp.report.intervals import (INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Point, Summary, format_pm,
                                     sign_of, summarize, verdict_value)
@@ -173,8 +173,7 @@ def trend_checks(group: Group, metrics: list[str], level: float, min_runs: int) 
 
 def display(pattern: str) -> str:
     """``flow/temperature/T(?P<start>…)`` -> ``flow/temperature/T*``; an optional ``(/T…)?`` too."""
-    pattern = re.sub(r"\(/T\(\?P<start>[^)]*\)\)\?", "/T*", pattern)
-    return re.sub(r"\(\?P<start>[^)]*\)", "*", pattern)
+    return pattern.replace(f"(/{START})?", "/T*").replace(START, "T*")
 
 
 def listed(labels: list[str], at_most: int = 4) -> str:

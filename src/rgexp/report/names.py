@@ -14,7 +14,7 @@ import re
 
 __all__ = ["is_diagnostic", "slug"]
 
-_DIAGNOSTIC = re.compile(r"(train/|perf/|system/|mc/T-?[0-9.]+/|thermometer/(?!final/))")
+_DIAGNOSTIC = re.compile(r"(train/|perf/|system/|mc/T-?[0-9.]+(?:e-?[0-9]+)?/|thermometer/(?!final/))")
 
 
 def is_diagnostic(metric: str) -> bool:
