@@ -31,7 +31,7 @@ from collections.abc import Collection
 
 __all__ = ["ERR", "CI_LOW", "CI_HIGH", "CI_LEVEL", "EXACT", "N_EFF", "TAU_INT", "ROLES", "START",
            "format_temperature", "format_size", "metric", "companion", "with_companions", "estimate_metrics",
-           "split_start", "parse_companion", "companions_of", "hidden_companions"]
+           "split_start", "parse_companion", "is_scaling_dimension", "companions_of", "hidden_companions"]
 
 # The roles of companions: a standard error, an interval (at level ci_level), an exact value, the
 # effective sample size and integrated autocorrelation time of a Monte Carlo mean.
@@ -57,6 +57,12 @@ def format_temperature(T: float) -> str:
     ``T1e-06`` for a temperature that is not 0 but would print as 0.0000."""
     fixed = f"{float(T):.4f}"
     return f"T{float(T):.4g}" if T != 0 and fixed.lstrip("-") == "0.0000" else f"T{fixed}"
+
+
+def is_scaling_dimension(name: str) -> bool:
+    """Whether a metric is a fitted scaling dimension (a ``delta_*`` segment: ``flow/delta_sigma/T2.0000``,
+    ``mc/delta_epsilon_plane/L10/T2.2692``), whose interval may be censored at the fit's search bounds."""
+    return any(part.startswith("delta_") for part in name.split("/"))
 
 
 def format_size(L: int) -> str:

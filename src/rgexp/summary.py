@@ -37,22 +37,14 @@ HEADLINES: tuple[tuple[str, str], ...] = (
 )
 
 
-def censored(name: str, ci_low: float, ci_high: float) -> int:
-    """The censored side (−1, 0, +1) of a scaling dimension's interval (any ``delta_*`` metric;
-    :func:`rgexp.analysis.scaling.censored_side`); 0 for every other metric."""
-    if not any(part.startswith("delta_") for part in name.split("/")):
-        return 0
-    from rgexp.analysis.scaling import censored_side
-
-    return censored_side(ci_low, ci_high)
-
-
 def _one(latest: Latest, name: str) -> str:
     """The value with its interval (or error) from its logged companions (rgexp.metric_names)."""
     value, found = latest[name][1], companions_of(name, latest.keys())
     if CI_LOW in found and CI_HIGH in found:
         lo, hi = latest[found[CI_LOW]][1], latest[found[CI_HIGH]][1]
-        side = censored(name, lo, hi)
+        from rgexp.analysis.scaling import censored_metric  # scipy: imported when an interval is shown
+
+        side = censored_metric(name, lo, hi)
         note = f" (censored: the fit reached its search bound {lo if side < 0 else hi:g})" if side else ""
         return f"{value:.4g} [{lo:.4g}, {hi:.4g}]{note}"
     err = latest[found[ERR]][1] if ERR in found else None

@@ -109,6 +109,8 @@ def test_constructors_and_parsers_agree():
                                                                            "a/b_err/T1.0000": 0.1}
     with pytest.raises(ValueError, match="unknown companion role"):
         mn.companion("a/b", "error")
+    assert mn.is_scaling_dimension("flow_binned/delta_epsilon_plane/T2.3000")
+    assert mn.is_scaling_dimension("mc/delta_sigma/L10/T2.2692") and not mn.is_scaling_dimension("flow/temperature/T2.0000")
 
 
 def test_estimates_log_as_value_and_companions_and_legacy_names_still_read():

@@ -59,6 +59,7 @@ from rgexp.analysis.correlators import (
     row_correlations,
 )
 from rgexp.analysis.torus_forms import Form, _basis, _check_form, _modulations, _terms, scaling_form
+from rgexp.metric_names import is_scaling_dimension
 from rgexp.stats import Estimate
 
 __all__ = [
@@ -68,6 +69,7 @@ __all__ = [
     "fit_scaling_dimension",
     "fit_scaling_dimension_from_curve",
     "censored_side",
+    "censored_metric",
     "DELTA_BOUNDS",
 ]
 
@@ -88,6 +90,14 @@ def censored_side(ci_low: float, ci_high: float) -> int:
     if ci_high >= DELTA_BOUNDS[1] - slack:
         return 1
     return 0
+
+
+def censored_metric(name: str, ci_low: float, ci_high: float) -> int:
+    """:func:`censored_side` of a logged metric's interval when the metric is a scaling dimension
+    (:func:`rgexp.metric_names.is_scaling_dimension`); 0 for every other metric."""
+    return censored_side(ci_low, ci_high) if is_scaling_dimension(name) else 0
+
+
 MAX_CORRECTION = 0.25  # the correction bracket may change the model by at most ±25 % on the window
 
 

@@ -14,7 +14,7 @@ from scipy import stats
 from rgexp.config import HARMLESS_GROUPS, HARMLESS_SETTINGS
 from rgexp.metric_names import CI_HIGH, CI_LEVEL, CI_LOW, ERR, companions_of
 from rgexp.report.intervals import Point
-from rgexp.summary import censored
+from rgexp.analysis.scaling import censored_metric
 from rgexp.tracking import RunRecord
 
 __all__ = ["IGNORED", "Group", "Series", "group_runs", "value_at", "point_at", "final_point", "last_step",
@@ -117,7 +117,7 @@ def point_at(run: RunRecord, metric: str, step: int | None = None) -> Point | No
         return Point(value)
     level = _ci_level(run, names.get(CI_LEVEL), step)
     z = float(stats.norm.ppf(0.5 + level / 2))
-    return Point(value, max(value - lo, 0.0) / z, max(hi - value, 0.0) / z, censored(metric, lo, hi))
+    return Point(value, max(value - lo, 0.0) / z, max(hi - value, 0.0) / z, censored_metric(metric, lo, hi))
 
 
 def stage_last_step(run: RunRecord, metric: str) -> int | None:
