@@ -16,6 +16,8 @@ import seaborn as sns  # noqa: E402
 from matplotlib.cm import ScalarMappable  # noqa: E402
 from matplotlib.colors import Normalize  # noqa: E402
 
+from rgexp.analysis.scaling import censored_side  # noqa: E402
+
 __all__ = ["MAX_LEGEND", "SPECIAL_STARTS", "temperature_colours", "temperature_label", "key_temperatures",
            "curves_by_temperature", "delta_curves"]
 
@@ -87,15 +89,26 @@ def delta_curves(
     title: str = "",
 ) -> plt.Figure:
     """Δ with its interval against step, one line per operator: ``points[op] = [(step, Δ, lo, hi)]``;
-    dashed lines at the exact ``references``."""
+    dashed lines at the exact ``references``. An interval that reached the fit's search bound
+    (:func:`~rgexp.analysis.scaling.censored_side`) is drawn one-sided, as a triangle pointing to
+    the bound: it bounds Δ on one side only."""
     fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
     palette = sns.color_palette("deep", n_colors=max(len(points), 1))
+    censored_label = "censored at the fit's search bound"
     for colour, (op, rows) in zip(palette, sorted(points.items())):
         if not rows:
             continue
         k, v, lo, hi = (np.array(c, dtype=float) for c in zip(*rows))
+        side = np.array([censored_side(a, b) for a, b in zip(lo, hi)])
         # a percentile bootstrap interval need not contain the point estimate: clip, don't fail
-        ax.errorbar(k, v, yerr=[np.clip(v - lo, 0, None), np.clip(hi - v, 0, None)], marker="o", ms=3, capsize=2, color=colour, label=f"Δ_{op}")
+        below, above = np.clip(v - lo, 0, None), np.clip(hi - v, 0, None)
+        ax.errorbar(k, v, yerr=[np.where(side < 0, 0, below), np.where(side > 0, 0, above)], marker="o", ms=3,
+                    capsize=2, color=colour, label=f"Δ_{op}", markevery=list(np.flatnonzero(side == 0)))
+        for s, marker in ((-1, "v"), (1, "^")):
+            if np.any(side == s):
+                ax.plot(k[side == s], v[side == s], ls="none", marker=marker, ms=7, mfc="none", color=colour,
+                        label=censored_label)
+                censored_label = None
         if op in references:
             ax.axhline(references[op], ls="--", color=colour, lw=1, label=f"exact Δ_{op} = {references[op]:g}")
     ax.set(xlabel=xlabel, ylabel="scaling dimension Δ", title=title)
