@@ -370,3 +370,17 @@ def test_mlflow_own_retries_are_off_for_a_server_so_a_refused_call_fails_at_once
     with pytest.raises(MlflowException) as info:
         tracker.client.get_experiment_by_name("x")
     assert time.monotonic() - t0 < 5 and is_unavailable(info.value)
+
+
+def test_a_sweeps_store_that_fails_before_its_jobs_is_one_line_and_exit_1(smoke_cfg, monkeypatch, capsys):
+    from rgexp.tracking.tracker import SweepSetup
+
+    def refuse(self):
+        raise MlflowException("the database is locked", error_code="INTERNAL_ERROR")
+
+    monkeypatch.setattr(MLflowTracker, "setup", refuse)
+    with pytest.raises(SystemExit) as ended:
+        SweepSetup().on_multirun_start(smoke_cfg())
+    assert ended.value.code == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("rgexp: error: tracking.uri=") and "the database is locked" in err

@@ -15,6 +15,7 @@ import fcntl
 import os
 import re
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -313,6 +314,13 @@ class SweepSetup(Callback):
     """Hydra callback: create the store and experiment once, before a multirun's jobs start."""
 
     def on_multirun_start(self, config, **kwargs) -> None:
+        """A store that fails here (a server gone since the pre-flight probe) ends the sweep with one
+        line and exit 1, before any job starts, as a single run's setup would."""
         from hydra.utils import instantiate
 
-        instantiate(config.tracking).setup()
+        tracker = instantiate(config.tracking)
+        try:
+            tracker._retrying("create the experiment", tracker.setup)
+        except TrackingError as err:
+            print(f"rgexp: error: {err}", file=sys.stderr)
+            sys.exit(1)
