@@ -24,6 +24,7 @@ from rgexp.cache import DataCache
 from rgexp.config import RunSettings, check_config, instantiate_group
 from rgexp.devices import resolve_device
 from rgexp.errors import ConfigError, Interrupted
+from rgexp.perf import release_free_heap
 from rgexp.summary import run_summary, ui_address
 from rgexp.seeding import stage_streams
 from rgexp.tracking import MLflowTracker, TrackedRun, flatten
@@ -163,6 +164,7 @@ def run(
     Raises ConfigError before any work for bad input, Interrupted after checkpointing on a stop.
     """
     v = validate(cfg, overrides)
+    release_free_heap()  # what an earlier job of this process freed (a sweep's jobs share it)
     config_yaml = OmegaConf.to_yaml(v.cfg, resolve=True)
     if v.checkpoint is not None:
         tracked = v.parts.tracker.reopen(v.settings.resume)
