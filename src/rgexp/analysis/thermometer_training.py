@@ -46,7 +46,7 @@ def _as_dataset(data: IsingData | tuple) -> tuple[np.ndarray, np.ndarray, np.nda
     """(configs (n, *lattice), labels (n,) class indices, temperatures (n_T,) increasing)."""
     if isinstance(data, IsingData):
         n_t, n_s = len(data.temperatures), data.n_samples
-        x = data.flat()[0].reshape(n_t * n_s, *data.lattice_shape)
+        x = data.spins.reshape(n_t * n_s, *data.lattice_shape)
         temps = np.asarray(data.temperatures, dtype=np.float64)
         labels = np.repeat(np.arange(n_t), n_s)
         order = np.argsort(temps, kind="stable")  # classes sorted by T, whatever the grid order

@@ -17,6 +17,11 @@ def pack_spins(spins: np.ndarray) -> np.ndarray:
     return np.packbits(spins > 0, axis=-1)
 
 
+def _n_bytes(n_sites: int) -> int:
+    """Bytes per configuration of n_sites spins packed by :func:`pack_spins`."""
+    return -(-n_sites // 8)
+
+
 def unpack_spins(bits: np.ndarray, n_sites: int) -> np.ndarray:
     """uint8 bits (..., n_bytes) -> int8 ±1 spins (..., n_sites): the inverse of :func:`pack_spins`."""
     s = np.unpackbits(bits, axis=-1, count=n_sites)  # 0/1, a fresh array: mapped in place to ∓1
@@ -42,7 +47,7 @@ class IsingData:
             raise TypeError(f"IsingData.spins must be int8, got {spins.dtype}")
         if spins.ndim < 3:
             raise ValueError(f"IsingData.spins must be (n_T, n_samples, *lattice), got shape {spins.shape}")
-        bits = np.empty((*spins.shape[:2], -(-int(np.prod(spins.shape[2:])) // 8)), dtype=np.uint8)
+        bits = np.empty((*spins.shape[:2], _n_bytes(int(np.prod(spins.shape[2:])))), dtype=np.uint8)
         for i, block in enumerate(spins):  # one temperature at a time: no whole-set bool temporary
             bits[i] = pack_spins(block.reshape(block.shape[0], -1))
         self._init(bits, tuple(spins.shape[2:]), temperatures, info)
@@ -59,7 +64,7 @@ class IsingData:
         self.bits, self.lattice_shape = bits, lattice_shape
         self.temperatures = np.asarray(temperatures, dtype=np.float64)
         self.info = list(info) if info is not None else []
-        if bits.ndim != 3 or bits.shape[2] != -(-self.n_visible // 8):
+        if bits.ndim != 3 or bits.shape[2] != _n_bytes(self.n_visible):
             raise ValueError(f"IsingData: bits of shape {bits.shape} do not hold lattices {lattice_shape}")
         if bits.shape[0] != self.temperatures.shape[0]:
             raise ValueError(f"IsingData: {bits.shape[0]} spin blocks for {self.temperatures.shape[0]} temperatures")
@@ -105,9 +110,7 @@ class _Blocks(Sequence):
     def __len__(self) -> int:
         return len(self._data.temperatures)
 
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
+    def __getitem__(self, i: int) -> np.ndarray:
         if not -len(self) <= i < len(self):
             raise IndexError(f"temperature index {i} out of range for {len(self)} temperatures")
         return self._data.at(i % len(self))

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import re
 
+from rgexp.metric_names import START
+
 __all__ = ["is_diagnostic", "slug"]
 
-_DIAGNOSTIC = re.compile(r"(train/|perf/|system/|mc/T-?[0-9.]+(?:e-?[0-9]+)?/|thermometer/(?!final/))")
+_DIAGNOSTIC = re.compile(rf"(train/|perf/|system/|mc/{START}/|thermometer/(?!final/))")
 
 
 def is_diagnostic(metric: str) -> bool:
