@@ -20,49 +20,27 @@ import rgexp.models  # noqa: F401  (first: it flushes subnormals before any torc
 
 from rgexp import resume as resume_mod
 from rgexp import stages
-from rgexp.cache import DataCache
+from rgexp.stages import Parts  # noqa: F401  (re-exported: build_parts makes one)
 from rgexp.config import RunSettings, check_config, instantiate_group
 from rgexp.devices import resolve_device
 from rgexp.errors import ConfigError, Interrupted
 from rgexp.perf import release_free_heap
 from rgexp.summary import run_summary, ui_address
 from rgexp.seeding import stage_streams
-from rgexp.tracking import MLflowTracker, TrackedRun, flatten
+from rgexp.tracking import TrackedRun, flatten
 from rgexp.tracking.probe import unreachable
 
 __all__ = ["run", "run_stages", "validate", "resolve_device"]
 
 
-@dataclass
-class Parts:
-    """The instantiated config groups."""
-
-    sampler: Any
-    flow: Any
-    rg: Any
-    analysis: dict[str, Any]  # measurements, thermometer (or None), receptive (or None)
-    tracker: MLflowTracker
-    cache: DataCache
-
-
 def build_parts(cfg: DictConfig) -> Parts:
-    """Instantiate every group except the model (which needs the data's size)."""
+    """Instantiate every group except the model (which needs the data's size); a tracking server
+    that cannot be reached is refused here, before any work."""
     made = {g: instantiate_group(cfg[g], g) for g in ("sampler", "flow", "rg", "analysis", "tracking", "cache")}
     problem = unreachable(made["tracking"].uri)
     if problem is not None:  # before any work: MLflow's own retries would take minutes
         raise ConfigError(f"tracking.uri={made['tracking'].uri}: the tracking server cannot be reached: {problem}; "
                           "start it (mlflow server --host 127.0.0.1 --port 5000 …) or use tracking=local")
-    for key, why in (("binned", "its bins are the thermometer's classes"),
-                     ("fixed_point", "its readings use the thermometer's data and network")):
-        if made["analysis"].get(key) is not None and made["analysis"].get("thermometer") is None:
-            raise ConfigError(f"analysis.{key} needs analysis.thermometer ({why}); "
-                              f"set analysis.{key}=null or keep the thermometer")
-    lattice = made["sampler"].lattice_shape
-    if made["rg"].n_steps > 0:
-        try:
-            made["rg"].check_lattice(lattice[-1])
-        except ValueError as err:
-            raise ConfigError(f"rg: {err}; change sampler.L or rg.n_steps") from None
     return Parts(made["sampler"], made["flow"], made["rg"], made["analysis"], made["tracking"], made["cache"])
 
 
@@ -134,9 +112,6 @@ def validate(cfg: DictConfig, overrides: list[str] | None = None) -> Validated:
     if cfg.get("resume"):
         cfg, checkpoint = resume_mod.prepare(cfg, overrides)
     settings = check_config(cfg)
-    temps = settings.train_temperatures
-    if temps is not None and (not temps or any(not t > 0 for t in temps)):
-        raise ConfigError(f"train_temperatures must be a non-empty list of T > 0 or null, got {temps}")
     parts = build_parts(cfg)
     device = resolve_device(settings.device)
     model = stages.build_model(cfg, parts.sampler.lattice_shape, stage_streams(settings.seed), device)
@@ -198,23 +173,25 @@ def run_stages(cfg: DictConfig, tracked, should_stop: Callable[[], bool] | None 
 
 
 def _context(v: Validated, tracked, config_yaml: str = "", stop=None) -> stages.Context:
-    return stages.Context(v.cfg, v.settings, v.parts, v.device, v.model, tracked, stop, v.checkpoint, config_yaml,
-                          results={"flow": {}, "rg": {}, "stack": {}})
+    return stages.Context(v.cfg, v.settings, v.parts, v.device, v.model, tracked, stop, v.checkpoint, config_yaml)
 
 
 def _execute(v: Validated, tracked: TrackedRun, config_yaml: str, stop: _StopFlag) -> dict:
-    """Run the config's stages in order, each timed (``perf/<stage>_seconds``); a stop is acted on
-    between stages (and at the safe points inside them)."""
+    """Run the config's stages in order, each timed (``perf/<stage>_seconds``), storing what each
+    gives; a stop is acted on between stages (and at the safe points inside them) — but not before
+    the first checkpointing stage has ended, since a stop there would leave nothing to resume."""
     ctx = _context(v, tracked, config_yaml, stop)
-    names = [m.__name__.rsplit(".", 1)[-1] for m in v.stages]
-    for name, module in zip(names, v.stages):
+    first = next((m for m in v.stages if getattr(m, "CHECKPOINTS", False)), None)
+    resumable = first is None  # a stop now would leave a checkpoint to resume from (or need none)
+    for module in v.stages:
+        name = stages.stage_name(module)
         with ctx.clock(name):
-            module.run(ctx)
-        ctx.given |= set(module.GIVES)
-        if "trained" in ctx.given or "training" not in names:  # before training's first checkpoint a
-            stop.check(name)                                    # stop would leave nothing to resume
+            stages.store(module, ctx, module.run(ctx))
+        resumable = resumable or module is first
+        if resumable:
+            stop.check(name)
 
     ctx.results["perf"] = ctx.clock.metrics()
     tracked.log_metrics(ctx.results["perf"])
     tracked.flush()
-    return {"data_key": ctx.data_key, "metrics": ctx.results, "model": ctx.model}
+    return {"data_key": ctx.data_key, "metrics": ctx.results, "model": ctx.model if ctx.trained is None else ctx.trained}

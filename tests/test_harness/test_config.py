@@ -56,7 +56,7 @@ def test_every_experiment_preset_validates(name, isolated):
         ("rg.n_steps=5", "not divisible by b^n_steps"),
         ("rg.rule=median", "rg.rule must be one of 'average', 'majority', 'decimation'"),
         ("flow.n_steps=-1", "flow.n_steps must be >= 0"),
-        ("analysis.measurements.observables=[entropy]", "analysis.measurements.observables must be a list of one of"),
+        ("analysis.measurements.observables=[entropy]", "analysis.measurements.observables must be drawn from abs_magnetization"),
         ("analysis.thermometer.epochs=0", "analysis.thermometer.epochs must be"),
         ("+foo=1", "unknown key 'foo'; allowed:"),
         ("model.train.lr=-1", "model.train.lr must be > 0, got -1"),

@@ -1,7 +1,9 @@
 """Nothing measured depends on the order it is measured in, nor on what else is measured: every
 stage draws from streams keyed by (stage, temperature or start, step) of the one seed.
 
-Runs the real stages on the smoke preset into an in-memory run (no MLflow)."""
+Runs the real stages on the smoke preset into an in-memory run (no MLflow), thermometers and
+receptive fields included: the thermometers train on their own grid (``analysis.thermometer.
+temperatures``), so they do not change when the data's grid gains a temperature."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from tests.conftest import compose_config
 
 T_PIN = 2.269185314213022
 GRID = [1.5, T_PIN, 3.5]
-PIN = [f"train_temperatures=[{T_PIN}]", "analysis.thermometer=null", "analysis.receptive=null"]
+PIN = [f"train_temperatures=[{T_PIN}]", f"analysis.thermometer.temperatures=[1.5,{T_PIN},3.5]"]
 
 
 def _run(root, *overrides: str) -> MemoryRun:
@@ -48,7 +50,11 @@ def test_rg_unchanged_when_the_flow_gets_longer(root, base):
     longer = _run(root, "flow.n_steps=7")
     rg = _series(base, "rg/")
     assert rg and rg == _series(longer, "rg/")
-    flow = _series(base, "flow/abs_magnetization/")  # the flow's first steps are a prefix of the longer flow's
+    assert any(k.startswith("rg/temperature/") for k in rg)  # read by the coarse thermometers
+    receptive = _series(base, "receptive/")
+    assert receptive and receptive == _series(longer, "receptive/")
+    flow = _series(base, "flow/abs_magnetization/") | _series(base, "flow/temperature/")
+    # the flow's first steps, and their readings, are a prefix of the longer flow's
     assert flow and all(longer.history(k)[: len(v)] == v for k, v in flow.items())
     assert len(longer.history(next(iter(flow)))) == 8
 
@@ -63,3 +69,14 @@ def test_data_and_flows_at_a_temperature_unchanged_when_the_grid_gains_one(root,
             for k in names:
                 assert base.history(k) == wider.history(k), k
     assert np.isfinite(wider.history(f"flow/abs_magnetization/T{2.8:.4f}")[-1][1])
+    assert _series(base, "receptive/") == _series(wider, "receptive/")  # at the grid point nearest T_c, as before
+    thermometers = {k: v for k, v in _series(base, "thermometer/").items() if "seconds" not in k}
+    assert thermometers and all(wider.history(k) == v for k, v in thermometers.items())
+    assert any(k.startswith(f"flow/temperature/T{GRID[0]:.4f}") for k in base.metrics)  # readings compared above
+
+
+def test_receptive_fields_unchanged_when_null_patterns_are_added(root, base):
+    """The null patterns draw from their own streams: adding them changes no layer's or RG step's map."""
+    with_nulls = _run(root, "analysis.receptive.nulls=[white_noise,checkerboard2]")
+    receptive = _series(base, "receptive/")
+    assert receptive and receptive == _series(with_nulls, "receptive/")

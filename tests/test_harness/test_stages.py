@@ -45,6 +45,7 @@ def test_a_new_stage_is_a_module_and_a_list_entry(smoke_cfg, tmp_path, monkeypat
 
         def run(ctx):
             ctx.tracked.log_metrics({"mc/mean_spin": float(ctx.data.spins.mean())})
+            return float(ctx.data.spins.mean())
     '''))
     monkeypatch.setattr(rgexp.stages, "__path__", [*rgexp.stages.__path__, str(tmp_path)])
     memory = MemoryRun()

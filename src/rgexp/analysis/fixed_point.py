@@ -9,7 +9,7 @@ thermometer (mean argmax class) — because the flowed states need not be equili
 and then no single reading places them: where the readings disagree, that is the finding.
 ``drift`` is how far the energy reading still moves over the last ``drift_steps`` steps.
 
-Pure: the readings are injected as callables; :mod:`rgexp.fixed_point_stage` schedules and logs.
+Pure: the readings are injected as callables; :mod:`rgexp.stages._fixed_point` schedules and logs.
 """
 
 from __future__ import annotations

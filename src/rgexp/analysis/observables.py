@@ -1,19 +1,31 @@
 """Per-configuration observables of (possibly real-valued) lattice configurations, with errors.
 
 Works for ±1 spins and for block averages or mean-field flows alike: nothing assumes s² = 1.
+
+Adding an observable takes two places: a row-wise function ``(n, ...) -> (n,)`` registered with
+``@observable`` (here, or in any module imported before the run), and its name in
+``analysis.measurements.observables``. Every stage then measures it on the data, each flow
+length, RG step and stack layer, and logs ``<stage>/<name>/T<T>``.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Callable
 
 import numpy as np
 
 from rgexp.stats import Estimate, mean_estimate
 
-__all__ = ["abs_magnetization", "nn_correlation", "Measurements", "per_row"]
+__all__ = ["abs_magnetization", "nn_correlation", "Measurements", "per_row", "observable", "OBSERVABLES"]
 
-Observable = Literal["abs_magnetization", "nn_correlation"]
+OBSERVABLES: dict[str, Callable[[np.ndarray], np.ndarray]] = {}  # name -> row-wise function (n, ...) -> (n,)
+
+
+def observable(function: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
+    """Register ``function`` (configs (n, ...) -> one value per row (n,)) under its name, for
+    ``analysis.measurements.observables``."""
+    OBSERVABLES[function.__name__] = function
+    return function
 
 CHUNK_VALUES = 1 << 21  # values per chunk of rows: 16 MB of float64, however many configurations
 
@@ -35,11 +47,13 @@ def _abs_magnetization(configs: np.ndarray) -> np.ndarray:
     return np.abs(x.reshape(x.shape[0], -1).mean(axis=1))
 
 
+@observable
 def abs_magnetization(configs: np.ndarray) -> np.ndarray:
     """|mean of each configuration|; configs (n, L, L) or (n, N) -> (n,) (in chunks of rows)."""
     return per_row(_abs_magnetization, configs)
 
 
+@observable
 def nn_correlation(configs: np.ndarray) -> np.ndarray:
     """Mean nearest-neighbour product over all bonds of the periodic lattice, per configuration.
 
@@ -56,22 +70,19 @@ def _nn_correlation(configs: np.ndarray) -> np.ndarray:
     return np.mean(prods, axis=0)
 
 
-_OBSERVABLES = {"abs_magnetization": abs_magnetization, "nn_correlation": nn_correlation}
-
-
 class Measurements:
     """Config group ``analysis``: which observables to measure on every set of configurations."""
 
     def __init__(
-        self, observables: list[Observable] = ("abs_magnetization", "nn_correlation")
+        self, observables: list[str] = ("abs_magnetization", "nn_correlation")
     ) -> None:
-        bad = [o for o in observables if o not in _OBSERVABLES]
+        bad = [o for o in observables if o not in OBSERVABLES]
         if bad:
             raise ValueError(
-                f"observables must be drawn from {', '.join(_OBSERVABLES)}; got {bad}"
+                f"observables must be drawn from {', '.join(OBSERVABLES)}; got {bad}"
             )
         self.observables = list(observables)
 
     def __call__(self, configs: np.ndarray) -> dict[str, Estimate]:
         """``{observable: Estimate}`` over the rows of configs (n, ...); rows are a time series."""
-        return {name: mean_estimate(_OBSERVABLES[name](configs)) for name in self.observables}
+        return {name: mean_estimate(OBSERVABLES[name](configs)) for name in self.observables}

@@ -73,6 +73,30 @@ class StackedRBMTrainer:
         self.layer = 0  # index of the layer being trained (n_layers when done)
         self.trainer: RBMTrainer | None = None
         self.final: dict[str, float] = {}
+        self._metrics_seconds = 0.0  # finished layers' diagnostics time
+
+    # ------------------------------------------------------------------ progress
+    def _layer_updates(self, j: int) -> int:
+        """Updates layer j's training makes (its epochs × its batches)."""
+        c = self.layer_configs[j]
+        n = self.data.shape[0]
+        return c.epochs * ((n - int(c.holdout_fraction * n)) // c.batch_size)
+
+    @property
+    def total_updates(self) -> int:
+        """Updates of every layer together."""
+        return sum(self._layer_updates(j) for j in range(len(self.model)))
+
+    @property
+    def update(self) -> int:
+        """Completed updates: the finished layers' and the current layer's."""
+        done = sum(self._layer_updates(j) for j in range(min(self.layer, len(self.model))))
+        return done + (self.trainer.update if self.trainer is not None else 0)
+
+    @property
+    def metrics_seconds(self) -> float:
+        """Time spent measuring diagnostics, every layer's so far (a clock: not in the state)."""
+        return self._metrics_seconds + (self.trainer.metrics_seconds if self.trainer is not None else 0.0)
 
     # ------------------------------------------------------------------ helpers
     def _gen(self, seed: int) -> torch.Generator:
@@ -113,6 +137,7 @@ class StackedRBMTrainer:
             layer_ckpt = None if on_checkpoint is None else (lambda st: on_checkpoint(self._wrap(st)))
             final = self.trainer.fit(layer_log, layer_ckpt, checkpoint_every, should_stop)
             self.final.update({prefix + key: v for key, v in final.items()})
+            self._metrics_seconds += self.trainer.metrics_seconds
             self.layer, self.trainer = j + 1, None
         return dict(self.final)
 

@@ -4,28 +4,34 @@ data's): ``mc/delta_op/L<L>/T<T>``. Each fit draws its bootstrap from its own (L
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rgexp.analysis.figures import delta_curves
 from rgexp.errors import ConfigError
 from rgexp.metric_names import metric, with_companions
 from rgexp.seeding import numpy_generator
 from rgexp.stages.monte_carlo import data_at_sizes
 
+if TYPE_CHECKING:
+    from rgexp.stages import Context
+
 NEEDS = ("data",)
 GIVES = ("baseline",)
 
 
-def applies(ctx) -> bool:
+def applies(ctx: Context) -> bool:
     scaling = ctx.parts.analysis.get("scaling")
     return scaling is not None and scaling.baseline_sizes is not None
 
 
-def check(ctx) -> None:
+def check(ctx: Context) -> None:
     if "L" not in ctx.cfg.sampler:
         raise ConfigError("analysis.scaling.baseline_sizes needs a sampler with a linear size L "
                           "(wolff, swendsen_wang, metropolis, long_range); set it to null")
 
 
-def run(ctx) -> None:
+def run(ctx: Context) -> dict[str, list]:
+    """``"<op>, L = <L>"`` -> [(T, Δ, ci_low, ci_high)]."""
     scaling, L = ctx.parts.analysis["scaling"], ctx.data.lattice_shape[-1]
     others = data_at_sizes(ctx, [s for s in scaling.baseline_sizes if s != L])
     datasets = ({L: ctx.data} if L in scaling.baseline_sizes else {}) | others
@@ -44,3 +50,4 @@ def run(ctx) -> None:
         fig = delta_curves(points, exact, "temperature T", f"Monte Carlo data (T_c = {scaling.T_c:.4f})")
         ctx.tracked.log_figure(fig, "figures/delta_vs_T_mc.png")
     ctx.results["baseline"] = points
+    return points

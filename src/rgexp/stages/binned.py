@@ -1,16 +1,55 @@
 """Stage ``binned`` (the main paper's own estimators, ``analysis.binned``): the flowed
-configurations of every start, pooled by the rbm_flow stage per flow length and bin, fitted and
-logged (``flow_binned/…``, ``flow_binned_energy/…``); bootstraps on the (bootstrap, binned) stream."""
+configurations of every start, pooled by the rbm_flow stage per flow length and bin (the
+thermometer's classes), fitted and logged (``flow_binned/…``, ``flow_binned_energy/…``) with their
+figures; binning ``by`` draws its bootstrap from child ``list(PREFIXES).index(by)`` of the
+(bootstrap, binned) stream."""
 
 from __future__ import annotations
 
-NEEDS = ("flow", "thermometers")  # its bins are the thermometer's classes
+from typing import TYPE_CHECKING
+
+from rgexp.analysis.binned import PREFIXES
+from rgexp.analysis.binned_figures import fig2_delta_sigma_m, fig4_magnetization_fit, fig_binned_deltas, fig_occupancy
+from rgexp.errors import ConfigError
+from rgexp.seeding import child_stream
+
+if TYPE_CHECKING:
+    from rgexp.stages import Context
+
+NEEDS = ("flow", "thermometers")  # its bins are the thermometer's classes; its pools the flow's
 GIVES = ("binned",)
 
 
-def applies(ctx) -> bool:
+def applies(ctx: Context) -> bool:
     return ctx.parts.analysis.get("binned") is not None
 
 
-def run(ctx) -> None:
-    ctx.results["flow_binned"] = ctx.measurer.log_binned(ctx.stream("bootstrap", "binned"))
+def check(ctx: Context) -> None:
+    if ctx.parts.analysis.get("thermometer") is None:
+        raise ConfigError("analysis.binned needs analysis.thermometer (its bins are the thermometer's classes); "
+                          "set analysis.binned=null or keep the thermometer")
+
+
+def run(ctx: Context) -> dict[str, dict]:
+    """Binning -> flow length -> the fitted bins."""
+    binned, flow, seed = ctx.parts.analysis["binned"], ctx.flow, ctx.stream("bootstrap", "binned")
+    out = {}
+    for by, pool in flow.pools.items():
+        steps = binned.results(pool, child_stream(seed, list(PREFIXES).index(by)))
+        for k, step in steps.items():
+            ctx.tracked.log_metrics(binned.metrics(by, pool.grid, step), step=k)
+        _log_figures(ctx, binned, by, pool.grid, steps)
+        out[by] = steps
+    ctx.results["flow_binned"] = out
+    return out
+
+
+def _log_figures(ctx: Context, binned, by: str, grid, steps: dict) -> None:
+    name, last, T_c = PREFIXES[by], max(steps), binned.T_c
+    figures = {"fig2_delta_sigma_m": fig2_delta_sigma_m(steps, by),
+               "fig4_m_fit": fig4_magnetization_fit(grid, steps[last], last, by, T_c),
+               "fig5a_delta_sigma": fig_binned_deltas(grid, steps, "sigma", by, 0.125),
+               "fig6a_delta_epsilon": fig_binned_deltas(grid, steps, "epsilon", by, 1.0),
+               "occupancy": fig_occupancy(grid, steps, by, T_c)}
+    for label, fig in figures.items():
+        ctx.tracked.log_figure(fig, f"figures/{name}_{label}.png")

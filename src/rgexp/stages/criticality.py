@@ -3,21 +3,29 @@ scaling of new Monte Carlo at ``analysis.criticality.sizes`` (``mc/T_c``, ``mc/d
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rgexp.errors import ConfigError
+from rgexp.stages._types import LongRange
+
+if TYPE_CHECKING:
+    from rgexp.stages import Context
 
 NEEDS: tuple[str, ...] = ()
 GIVES = ("criticality",)
 
 
-def applies(ctx) -> bool:
+def applies(ctx: Context) -> bool:
     return ctx.parts.analysis.get("criticality") is not None
 
 
-def check(ctx) -> None:
-    if not hasattr(ctx.parts.sampler, "sigma"):
+def check(ctx: Context) -> None:
+    if not isinstance(ctx.parts.sampler, LongRange):
         raise ConfigError("analysis.criticality needs sampler=long_range (it scans σ's Binder crossings)")
 
 
-def run(ctx) -> None:
-    ctx.tracked.log_metrics(ctx.parts.analysis["criticality"].measure(ctx.parts.sampler,
-                                                                      ctx.stream("analysis", "criticality")))
+def run(ctx: Context) -> dict[str, float]:
+    """The metrics it logged (``mc/T_c``, ``mc/delta_*``, with their companions)."""
+    measured = ctx.parts.analysis["criticality"].measure(ctx.parts.sampler, ctx.stream("analysis", "criticality"))
+    ctx.tracked.log_metrics(measured)
+    return measured

@@ -4,6 +4,8 @@ temperatures that thermometers and the Δ baseline need."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from omegaconf import OmegaConf
 
 from rgexp.cache import data_key
@@ -11,8 +13,11 @@ from rgexp.config import instantiate_node
 from rgexp.metric_names import format_temperature, metric
 from rgexp.seeding import child_stream, stage_streams
 
+if TYPE_CHECKING:
+    from rgexp.stages import Context
+
 NEEDS: tuple[str, ...] = ()
-GIVES = ("data",)
+GIVES = ("data", "data_key")  # the data, and its content hash (the cache key)
 
 THERMOMETER_STREAM = 0  # child of mc_coarse for thermometer data (lattice sizes, the other children, are >= 1)
 
@@ -21,7 +26,7 @@ def _mc_seed(settings) -> int:
     return settings.data_seed if settings.data_seed is not None else settings.seed
 
 
-def run(ctx) -> None:
+def run(ctx: Context) -> dict:
     mc = stage_streams(_mc_seed(ctx.settings))["mc"]
     sampler_cfg = OmegaConf.to_container(ctx.cfg.sampler, resolve=True)
     key = data_key(sampler_cfg, mc.entropy, mc.spawn_key)
@@ -32,10 +37,10 @@ def run(ctx) -> None:
     for t, info in zip(data.temperatures, data.info):
         numeric = {k: v for k, v in info.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
         ctx.tracked.log_metrics({metric("mc", format_temperature(t), k): v for k, v in numeric.items()})
-    ctx.data, ctx.data_key = data, key
+    return {"data": data, "data_key": key}
 
 
-def data_at_sizes(ctx, sizes: list[int | None], temperatures: list[float] | None = None,
+def data_at_sizes(ctx: Context, sizes: list[int | None], temperatures: list[float] | None = None,
                   n_samples: int | None = None) -> dict:
     """Monte Carlo data of the sampler config at each linear size in ``sizes`` (None: the data's own
     size), optionally at other ``temperatures`` and ``n_samples``: coarse thermometers, the

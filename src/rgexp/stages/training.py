@@ -3,7 +3,7 @@ flow's fixed point measured at scheduled updates when ``analysis.fixed_point`` i
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -18,15 +18,29 @@ from rgexp.ising.data import IsingData
 from rgexp.metric_names import metric
 from rgexp.perf import StageClock
 from rgexp.seeding import child_stream, torch_generator
+from rgexp.stages._fixed_point import FixedPointTracker
+from rgexp.stages._types import Trainer
+
+if TYPE_CHECKING:
+    from rgexp.stages import Context
 
 NEEDS = ("data",)
 GIVES = ("trained",)
+CHECKPOINTS = True  # a stop before its first checkpoint would leave nothing to resume: the run goes on to it
 
 NETWORK_READING_STREAM = 2**31  # child of fixed_point for the network's inputs; updates are children < 2**31
 
 
-def check(ctx) -> None:
-    if ctx.parts.analysis.get("fixed_point") is not None and "thermometers" not in ctx.given:
+def check(ctx: Context) -> None:
+    temps = ctx.settings.train_temperatures
+    if temps is not None and (not temps or any(not t > 0 for t in temps)):
+        raise ConfigError(f"train_temperatures must be a non-empty list of T > 0 or null, got {temps}")
+    if ctx.parts.analysis.get("fixed_point") is None:
+        return
+    if ctx.parts.analysis.get("thermometer") is None:
+        raise ConfigError("analysis.fixed_point needs analysis.thermometer (its readings use the thermometer's "
+                          "data and network); set analysis.fixed_point=null or keep the thermometer")
+    if "thermometers" not in ctx.given:
         raise ConfigError("analysis.fixed_point reads the thermometer during training: list the thermometers "
                           "stage before training in stages, or set analysis.fixed_point=null")
 
@@ -50,11 +64,12 @@ def build_model(cfg: DictConfig, lattice_shape: tuple[int, ...], streams, device
     return model.to(device)
 
 
-def run(ctx) -> None:
-    ctx.model = train_model(ctx, _fixed_point_tracker(ctx))
+def run(ctx: Context) -> torch.nn.Module:
+    """The trained model (``ctx.model``, trained in place)."""
+    return train_model(ctx, _fixed_point_tracker(ctx))
 
 
-def train_model(ctx, fixed_point: Callable | None = None) -> torch.nn.Module:
+def train_model(ctx: Context, fixed_point: Callable | None = None) -> torch.nn.Module:
     """Train ``ctx.model`` on the ``train`` stream, checkpointing into the run (on the data at
     ``settings.train_temperatures`` only, when given). ``fixed_point(trainer)`` returns the tracker
     that measures the flow's fixed point at scheduled updates; its points travel in the checkpoint."""
@@ -62,7 +77,7 @@ def train_model(ctx, fixed_point: Callable | None = None) -> torch.nn.Module:
     x = model.from_spins(_training_data(data, settings.train_temperatures), compact=True)  # int8: ¼ of float32
     factory = instantiate_node(ctx.cfg.model.train, "model.train")
     try:
-        trainer = factory(model=model, data=x,
+        trainer: Trainer = factory(model=model, data=x,
                           generator=torch_generator(ctx.streams["train"], ctx.device))
     except ValueError as err:  # checks that need the data, e.g. batch_size <= n_train
         raise ConfigError(f"model.train.{err}".splitlines()[0]) from None
@@ -88,7 +103,7 @@ def train_model(ctx, fixed_point: Callable | None = None) -> torch.nn.Module:
         save(trainer.state_dict())  # from here on a stopped run has a checkpoint to resume from
     if ctx.stop():
         raise Interrupted("stopped after the Monte Carlo and thermometer stages")
-    with tqdm(total=getattr(trainer, "total_updates", None), initial=getattr(trainer, "update", 0),
+    with tqdm(total=trainer.total_updates, initial=trainer.update,
               desc="RBM training", unit="upd", disable=not settings.progress) as bar:
         def poll() -> bool:  # the trainer polls once per update: the bar's clock
             bar.update(1)
@@ -98,10 +113,10 @@ def train_model(ctx, fixed_point: Callable | None = None) -> torch.nn.Module:
             return ctx.stop()
 
         clock.seconds = {"train_checkpoints": 0.0, "train_fixed_point": 0.0}  # the untrained checkpoint is not training's
-        metrics_before = getattr(trainer, "metrics_seconds", 0.0)
+        metrics_before = trainer.metrics_seconds
         with clock("train_fit"):
             trainer.fit(log=log, on_checkpoint=save, checkpoint_every=settings.checkpoint_every, should_stop=poll)
-    clock.seconds["train_metrics"] = getattr(trainer, "metrics_seconds", 0.0) - metrics_before
+    clock.seconds["train_metrics"] = trainer.metrics_seconds - metrics_before
     tracked.log_metrics(clock.metrics(totals=False))
     tracked.flush()
     if tracker is not None and tracker.points:
@@ -121,17 +136,15 @@ def _training_data(data: IsingData, temperatures: list[float] | None) -> np.ndar
     return data.rows(idx)
 
 
-def _fixed_point_tracker(ctx) -> Callable | None:
+def _fixed_point_tracker(ctx: Context) -> Callable | None:
     """``trainer -> FixedPointTracker`` for analysis.fixed_point (None when it is off)."""
-    from rgexp.fixed_point_stage import FixedPointTracker
-
     spec = ctx.parts.analysis.get("fixed_point")
     if spec is None:
         return None
-    shape, reader, seed = ctx.data.lattice_shape, ctx.parts.analysis["thermometer"], ctx.streams["fixed_point"]
-    readers = {kind: ctx.curves[kind][shape].read for kind in ("energy", "magnetization")}
-    if shape in ctx.thermometers:  # a fresh generator per reading: ±1 flows draw nothing, and nothing is shared
-        readers["network"] = lambda x: reader.measure(ctx.thermometers[shape], x, generator=torch_generator(
+    shape, thermometers, seed = ctx.data.lattice_shape, ctx.thermometers, ctx.streams["fixed_point"]
+    readers = {kind: thermometers.curve(kind, shape).read for kind in ("energy", "magnetization")}
+    if shape in thermometers.by_shape:  # a fresh generator per reading: ±1 flows draw nothing, and nothing is shared
+        readers["network"] = lambda x: thermometers.reader.measure(thermometers.by_shape[shape], x, generator=torch_generator(
             child_stream(seed, NETWORK_READING_STREAM), ctx.device)).mean_temperature
     T_c = ctx.parts.analysis["scaling"].T_c if ctx.parts.analysis.get("scaling") is not None else T_C
 

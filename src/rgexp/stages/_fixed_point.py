@@ -1,6 +1,6 @@
-"""The fixed-point stage: the RBM flow's fixed point measured at scheduled training updates.
+"""The RBM flow's fixed point measured at scheduled training updates (``analysis.fixed_point``).
 
-Called from inside training (``rgexp.stages.training`` polls it after every update): at each update of
+Part of the training stage: called from inside training (``rgexp.stages.training`` polls it after every update): at each update of
 the schedule (``analysis.fixed_point``) it flows T = ∞ starts (and the data nearest T_c) through the
 current RBM and logs ``fixed_point/*`` at step = that update. Its randomness is the ``fixed_point``
 stream's child keyed by the update, so it neither touches the training's generator (the weights
@@ -19,7 +19,7 @@ from rgexp.analysis.fixed_point import FixedPoint, fixed_point_readings
 from rgexp.ising.data import IsingData
 from rgexp.metric_names import format_temperature, metric, with_companions
 from rgexp.seeding import child_stream, torch_generator
-from rgexp.tracking import TrackedRun
+from rgexp.stages._types import Tracked
 
 __all__ = ["FixedPointTracker"]
 
@@ -28,7 +28,7 @@ class FixedPointTracker:
     """Measures and logs the fixed point when ``due(update)``; ``points`` holds what it measured."""
 
     def __init__(self, spec: FixedPoint, rbm, data: IsingData, readers: dict, seed: np.random.SeedSequence,
-                 tracked: TrackedRun, total_updates: int, T_c: float) -> None:
+                 tracked: Tracked, total_updates: int, T_c: float) -> None:
         self.spec, self.rbm, self.readers, self.seed, self.tracked = spec, rbm, readers, seed, tracked
         self.lattice_shape = data.lattice_shape
         self.due_updates = set(spec.schedule(total_updates))
