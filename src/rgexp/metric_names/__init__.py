@@ -20,11 +20,14 @@ A name's ``role`` is ``value`` or a companion of the value named by ONE rule: th
 ``mc/delta_sigma_ci_low/L10/T2.2692``. ``censored`` is the side (−1 / 0 / +1) at which a fit's
 interval reached the fit's search bound.
 
-Writers build names with :class:`MetricName` or :func:`metric`, :func:`companion`,
-:func:`with_companions` and :func:`estimate_metrics`; readers parse them with
-:meth:`MetricName.parse` and pick them with a :class:`Select` (:mod:`rgexp.metric_names.select`). Parsing
-is by syntax: ``train/kl_exact`` reads as the exact companion of ``train/kl`` whether or not that
-was logged. No I/O; the standard library only.
+Writers build names with :class:`MetricName` (``str(MetricName("flow", "temperature", T=1.5))``) or
+:func:`metric`, :func:`companion`, :func:`with_companions` (``censored=`` a fit's side) and
+:func:`estimate_metrics`; run costs with :func:`cost_metric` (``perf/<stage>_seconds``). Readers
+parse names with :meth:`MetricName.parse` (:func:`parse_cost`) and pick them with a :class:`Select`
+(:mod:`rgexp.metric_names.select`: by fields, any temperature, the grid point nearest T_c, a role;
+also as plain data) — nothing outside this package takes a metric name apart. Parsing is by
+syntax: ``train/kl_exact`` reads as the exact companion of ``train/kl`` whether or not that was
+logged. No I/O; the standard library only.
 
 Runs logged before this contract named the thermometer's final metrics ``X_value`` with
 ``X_error``, ``X_ci_low``, …: :meth:`MetricName.parse` reads those (``legacy``).

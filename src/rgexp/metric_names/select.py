@@ -57,6 +57,8 @@ class Near:
     side: Literal["nearest", "below", "above"] = "nearest"
 
     def __post_init__(self) -> None:
+        if isinstance(self.to, bool) or not isinstance(self.to, (int, float, str)):
+            raise ValueError(f"Near to must be a temperature or a target's name ('T_c'), got {self.to!r}")
         if self.side not in _SIDES:
             raise ValueError(f"Near side must be one of {', '.join(_SIDES)}, got {self.side!r}")
 
@@ -121,7 +123,7 @@ class Select:
     def __post_init__(self) -> None:
         for f in fields(self):
             if f.name == "stage_qualified":
-                if self.stage_qualified not in (None, True, False):
+                if not (self.stage_qualified is None or isinstance(self.stage_qualified, bool)):
                     raise ValueError(f"select: bad stage_qualified {self.stage_qualified!r}; "
                                      f"allowed: {_ALLOWED['stage_qualified']}")
                 continue
@@ -240,6 +242,8 @@ class Select:
             if x == _STAR:
                 return ANY
             if isinstance(x, Mapping) and f == "T":
+                if "near" not in x or set(x) - {"near", "side"}:
+                    raise ValueError(f"select: bad T {dict(x)!r}; allowed: {{near: <T or name>, side: nearest|below|above}}")
                 return Near(x["near"], x.get("side", "nearest"))
             if isinstance(x, list) and not (f == "path" and all(isinstance(s, str) for s in x)):
                 return tuple(value(f, a) for a in x)
