@@ -113,10 +113,12 @@ def read_run(store: Path) -> dict:
     if len(runs) != 1:
         return {"error": f"expected one run in the store, found {len(runs)}"}
     run = runs[0]
-    perf = {k[len("perf/"):]: v for k, v in run.data.metrics.items() if k.startswith("perf/")}
-    stages = {k[: -len("_seconds")]: v for k, v in perf.items() if k.endswith("_seconds")}
+    from rgexp.metric_names import PEAK_RSS_GB, SECONDS, parse_cost  # the perf/* names' contract
+
+    costs = {cost: v for k, v in run.data.metrics.items() if (cost := parse_cost(k)) is not None}
+    stages = {stage: v for (stage, quantity), v in costs.items() if quantity == SECONDS and stage is not None}
     out = {"run_id": run.info.run_id, "status": run.info.status,
-           "total_s": stages.pop("total", float("nan")), "logged_peak_rss_gb": perf.get("peak_rss_gb"),
+           "total_s": costs.get((None, SECONDS), float("nan")), "logged_peak_rss_gb": costs.get((None, PEAK_RSS_GB)),
            "training_split_s": {k: stages.pop(k) for k in list(stages) if k.startswith("train_")},
            "stages_s": stages}
     params = run.data.params

@@ -4,37 +4,49 @@ cost, and where to look. Pure: it formats the run's latest metric values (``Trac
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 
-from rgexp.metric_names import CI_HIGH, CI_LOW, ERR, companions_of
+from rgexp.metric_names import (ANY, CENSORED, CI_HIGH, CI_LOW, ERR, PEAK_RSS_GB, SECONDS, Select, companions_of,
+                                cost_metric)
 
-__all__ = ["HEADLINES", "headline_regex", "run_summary", "ui_address"]
+__all__ = ["HEADLINES", "run_summary", "ui_address"]
 
 Latest = Mapping[str, tuple[int, float]]  # metric -> (its last step, its value there)
 
-# (label, metric; "*" stands for the start temperature T<T> or a layer name): shown where logged
-HEADLINES: tuple[tuple[str, str], ...] = (
-    ("thermometer held-out accuracy", "thermometer/final/accuracy"),
-    ("flows end at T (thermometer)", "flow/temperature/T*"),
-    ("⟨|m|⟩ at the flows' end", "flow/abs_magnetization/T*"),
-    ("pooled flow, binned by class: T", "flow_binned/temperature"),
-    ("Δ_σ from ⟨|m|⟩, binned (the paper's Fig. 2)", "flow_binned/delta_sigma_from_m"),
-    ("Δ_σ along the flow (correlators)", "flow/delta_sigma"),
-    ("Δ_ε along the flow (correlators)", "flow/delta_epsilon"),
-    ("fixed point at the end of training: T* (energy)", "fixed_point/temperature_energy"),
-    ("fixed point: m*", "fixed_point/abs_magnetization"),
-    ("RG steps end at T", "rg/temperature/T*"),
-    ("stack layers read T", "stack/temperature/T*"),
-    ("Monte Carlo T_c (Binder)", "mc/T_c"),
-    ("Δ_σ (Monte Carlo, finite-size scaling)", "mc/delta_sigma"),
-    ("receptive-field radius", "receptive/*/radius"),
-    ("couplings of the last layer", "stack/coupling/T*"),
-    ("configurations per temperature: flows", "flow/n_configurations"),
-    ("configurations per temperature: RG steps", "rg/n_configurations"),
-    ("configurations per temperature: stack layers", "stack/n_configurations"),
-    ("configurations: receptive fields", "receptive/n_configurations"),
+# (label, the metrics): shown where logged; a selector of one metric shows its value, one with an
+# ANY field (a start temperature, a layer) the range over the curves it matches
+HEADLINES: tuple[tuple[str, Select], ...] = (
+    ("thermometer held-out accuracy", Select(stage="thermometer", path=("final",), observable="accuracy")),
+    ("flows end at T (thermometer)", Select(stage="flow", observable="temperature", T=ANY)),
+    ("⟨|m|⟩ at the flows' end", Select(stage="flow", observable="abs_magnetization", T=ANY)),
+    ("pooled flow, binned by class: T", Select(stage="flow_binned", observable="temperature")),
+    ("Δ_σ from ⟨|m|⟩, binned (the paper's Fig. 2)", Select(stage="flow_binned", observable="delta_sigma_from_m")),
+    ("Δ_σ along the flow (correlators)", Select(stage="flow", observable="delta_sigma")),
+    ("Δ_ε along the flow (correlators)", Select(stage="flow", observable="delta_epsilon")),
+    ("fixed point at the end of training: T* (energy)", Select(stage="fixed_point", observable="temperature_energy")),
+    ("fixed point: m*", Select(stage="fixed_point", observable="abs_magnetization")),
+    ("RG steps end at T", Select(stage="rg", observable="temperature", T=ANY)),
+    ("stack layers read T", Select(stage="stack", observable="temperature", T=ANY)),
+    ("Monte Carlo T_c (Binder)", Select(stage="mc", observable="T_c")),
+    ("Δ_σ (Monte Carlo, finite-size scaling)", Select(stage="mc", observable="delta_sigma")),
+    ("receptive-field radius", Select(stage="receptive", path=ANY, observable="radius")),
+    ("couplings of the last layer", Select(stage="stack", observable="coupling", T=ANY)),
+    ("configurations per temperature: flows", Select(stage="flow", observable="n_configurations")),
+    ("configurations per temperature: RG steps", Select(stage="rg", observable="n_configurations")),
+    ("configurations per temperature: stack layers", Select(stage="stack", observable="n_configurations")),
+    ("configurations: receptive fields", Select(stage="receptive", observable="n_configurations")),
 )
+TOTAL_SECONDS, PEAK_MEMORY = cost_metric(None, SECONDS), cost_metric(None, PEAK_RSS_GB)
+
+
+def _censored(latest: Latest, name: str, found: dict[str, str], lo: float, hi: float) -> int:
+    """The side at which a fit's interval reached its search bound: logged with the fit, or (older
+    runs) inferred from today's bounds."""
+    if CENSORED in found and not math.isnan(side := latest[found[CENSORED]][1]):
+        return 0 if side == 0 else int(math.copysign(1, side))
+    from rgexp.analysis.scaling import censored_metric  # scipy: imported when an interval is shown
+
+    return censored_metric(name, lo, hi)
 
 
 def _one(latest: Latest, name: str) -> str:
@@ -42,26 +54,17 @@ def _one(latest: Latest, name: str) -> str:
     value, found = latest[name][1], companions_of(name, latest.keys())
     if CI_LOW in found and CI_HIGH in found:
         lo, hi = latest[found[CI_LOW]][1], latest[found[CI_HIGH]][1]
-        from rgexp.analysis.scaling import censored_metric  # scipy: imported when an interval is shown
-
-        side = censored_metric(name, lo, hi)
+        side = _censored(latest, name, found, lo, hi)
         note = f" (censored: the fit reached its search bound {lo if side < 0 else hi:g})" if side else ""
         return f"{value:.4g} [{lo:.4g}, {hi:.4g}]{note}"
     err = latest[found[ERR]][1] if ERR in found else None
     return f"{value:.4g} ± {err:.2g}" if err is not None and math.isfinite(err) else f"{value:.4g}"
 
 
-def headline_regex(pattern: str) -> re.Pattern:
-    """A headline's metric as a regex: ``*`` is one segment (``T1.5000``, a layer's name)."""
-    return re.compile(re.escape(pattern).replace(r"\*", r"([^/]+)"))
-
-
-def _headline(latest: Latest, label: str, pattern: str) -> str | None:
-    if "*" not in pattern:
-        return f"{label}: {_one(latest, pattern)}" if pattern in latest else None
-    regex = headline_regex(pattern)
-    hits = {n: v for n, v in latest.items() if regex.fullmatch(n)}  # companions never match: their suffix
-    # sits on the last segment that is not a qualifier (flow/temperature_err/T…, …/radius_err)
+def _headline(latest: Latest, label: str, select: Select) -> str | None:
+    if (name := select.name) is not None:
+        return f"{label}: {_one(latest, name)}" if name in latest else None
+    hits = {n: latest[n] for n in select.select(latest)}  # values only: companions have their own role
     if not hits:
         return None
     values = [v for _, v in hits.values()]
@@ -84,10 +87,10 @@ def run_summary(run_id: str, status: str, experiment: str, latest: Latest, open_
                 address: str) -> list[str]:
     """The lines printed when a run ends (without the ``rgexp:`` prefix of the first)."""
     lines = [f"run {run_id} {status} (experiment {experiment})"]
-    lines += [f"  {h}" for label, pattern in HEADLINES if (h := _headline(latest, label, pattern))]
-    if "perf/total_seconds" in latest:
-        rss = latest.get("perf/peak_rss_gb", (0, math.nan))[1]
-        lines.append(f"  cost: {latest['perf/total_seconds'][1]:.0f} s, peak memory {rss:.2f} GB (perf/*)")
+    lines += [f"  {h}" for label, select in HEADLINES if (h := _headline(latest, label, select))]
+    if TOTAL_SECONDS in latest:
+        rss = latest.get(PEAK_MEMORY, (0, math.nan))[1]
+        lines.append(f"  cost: {latest[TOTAL_SECONDS][1]:.0f} s, peak memory {rss:.2f} GB (perf/*)")
     if open_with:
         lines.append(f"  open: {open_with}   then {address}")
     else:

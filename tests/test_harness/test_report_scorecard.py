@@ -16,7 +16,8 @@ import pytest
 
 from rgexp.analysis.figures import curves_by_temperature
 from rgexp.report.build import build_report, main_metrics
-from rgexp.report.collect import Series, group_runs
+from rgexp.metric_names import CENSORED, CI_HIGH, CI_LOW, companion
+from rgexp.report.collect import Series, final_point, group_runs
 from rgexp.report.figures import family_figure
 from rgexp.report.references import REFERENCES, TRENDS
 from rgexp.report.scorecard import CLAIMS, COVERED_REFERENCES, score
@@ -248,3 +249,22 @@ def test_a_delta_interval_censored_at_the_search_bound(low, high, value, verdict
     assert "censored" in row.reading.value
     if verdict == "inconclusive":
         assert "censored: 2 of 2 run(s)" in row.reading.why
+
+
+@pytest.mark.parametrize("low,high,logged,side", [
+    (-2.0, 1.2, None, -1),  # a run logged before fits said it: inferred from today's search bound
+    (-2.0, 1.2, 0.0, 0),    # the fit said it was not censored (its bound was elsewhere)
+    (0.4, 1.2, 1.0, 1),     # the fit said censored above, whatever today's bounds are
+    (0.4, 1.2, -1.0, -1),
+])
+def test_the_censoring_a_fit_logged_wins_over_inference(low, high, logged, side):
+    records = rbm_flow_records(seeds=2)
+    values = {CI_LOW: low, CI_HIGH: high} | ({CENSORED: logged} if logged is not None else {})
+    for rec in records:
+        for role, v in values.items():
+            name = companion("flow/delta_epsilon", role)
+            rec.history[name] = [(k, v) for k, _ in rec.history["flow/delta_epsilon"]]
+            rec.final[name] = v
+    assert final_point(records[0], "flow/delta_epsilon").censored == side
+    row = scorecard(records)[("delta_epsilon", "by start temperature, grid T nearest T_c")]
+    assert ("censored" in row.reading.value) == (side != 0), row.reading

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import rgexp
-from rgexp.metric_names import hidden_companions, split_start
+from rgexp.metric_names import (MetricName, format_temperature, hidden_companions, parse_temperature, stage_of,
+                                try_parse)
 from rgexp.report.checks import Check, reference_value, trend_checks, value_checks
 from rgexp.report.collect import IGNORED, Group, Series, final_point, group_runs, series
 from rgexp.report.document import Block, Figure, Heading, Para, Table, to_html, to_markdown
@@ -145,7 +146,7 @@ def _family_blocks(family: str, curves: dict[str, dict[str, Series]], groups: li
     per_group: dict[str, dict[str, Series]] = {}
     references: dict[str, dict[str, float | Series]] = {}
     for metric, by_group in curves.items():
-        start = f"T{split_start(metric)[1]}"
+        start = format_temperature(MetricName.parse(metric).T)
         for g in groups:
             if g.label in by_group:
                 per_group.setdefault(g.label, {})[start] = by_group[g.label]
@@ -154,11 +155,11 @@ def _family_blocks(family: str, curves: dict[str, dict[str, Series]], groups: li
     g0 = groups[0]
     first = reference_for(next(iter(curves)), g0.runs[0].params, {m for r in g0.runs for m in r.final})
     fig = family_figure(family, per_group, references, first.label if first is not None else "")
-    stage = family.split("/")[0]
+    stage = stage_of(family)
     blocks: list[Block] = [Heading(3, family), Figure(save_figure(fig, out_dir, family, figures),
                                                        f"{family} against {XLABELS.get(stage, 'step')}")]
     for glabel, by_start in per_group.items():
-        ordered = dict(sorted(by_start.items(), key=lambda kv: float(kv[0][1:])))
+        ordered = dict(sorted(by_start.items(), key=lambda kv: parse_temperature(kv[0])))
         blocks += [Para(f"{family}, {glabel}: mean ± std over seeds; columns are steps."),
                    _step_table("start T", ordered)]
     return blocks
@@ -184,11 +185,11 @@ def _curve_blocks(groups: list[Group], metrics: list[str], out_dir: Path, figure
     families: dict[str, dict[str, dict[str, Series]]] = {}
     singles: dict[str, dict[str, dict[str, Series]]] = {}
     for metric, per_group in stepped.items():
-        family, start = split_start(metric)
-        if start is not None:
-            families.setdefault(family, {})[metric] = per_group
+        parsed = try_parse(metric)
+        if parsed is not None and parsed.T is not None and not parsed.stage_qualified:  # a curve per start
+            families.setdefault(parsed.family, {})[metric] = per_group
         else:
-            singles.setdefault(metric.split("/")[0], {})[metric] = per_group
+            singles.setdefault(stage_of(metric), {})[metric] = per_group
     blocks: list[Block] = []
     for family, curves in families.items():
         blocks += _family_blocks(family, curves, groups, out_dir, figures)

@@ -8,19 +8,18 @@ are in :mod:`rgexp.report.intervals`.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
-from rgexp.metric_names import START, split_start
+from rgexp.metric_names import MetricName, format_temperature
 from rgexp.report.collect import Group, final_point, point_at, stage_last_step, steps_of, value_at
 from rgexp.report.intervals import (INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Point, Summary, format_pm,
                                     sign_of, summarize, verdict_value)
 from rgexp.report.references import Reference, Trend, reference_for, trends_for
 
 __all__ = ["Check", "reference_value", "value_check", "value_checks", "trend_results", "trend_verdict",
-           "trend_reference", "trend_tally", "trend_checks", "display", "listed"]
+           "trend_reference", "trend_tally", "trend_checks", "listed"]
 
 
 @dataclass(frozen=True)
@@ -110,14 +109,11 @@ def _change(trend: Trend, target: float | None, run, metric: str) -> Point | Non
 def _curves(trend: Trend, metrics: list[str], target: float | None) -> dict[str, str]:
     """Matching metric -> curve label, without starts at the target (they cannot approach it)."""
     curves = {}
-    for metric in metrics:
-        m = re.fullmatch(trend.pattern, metric)
-        if not m:
+    for metric in trend.select.select(metrics):
+        start = MetricName.parse(metric).T
+        if start is not None and target and abs(start - target) <= 0.01 * abs(target):
             continue
-        start = m.groupdict().get("start")
-        if start is not None and target and abs(float(start) - target) <= 0.01 * abs(target):
-            continue
-        curves[metric] = f"T{start}" if start is not None else split_start(metric)[0]
+        curves[metric] = format_temperature(start) if start is not None else metric
     return curves
 
 
@@ -166,14 +162,9 @@ def trend_checks(group: Group, metrics: list[str], level: float, min_runs: int) 
         else:
             estimate = "; ".join(f"{k}: {_estimate(s)}" for k, (_, s) in results.items()) or "—"
             interval = "; ".join(f"{k}: {_interval(s)}" for k, (_, s) in results.items()) or "—"
-        rows.append(Check(trend.claim, trend.source, group.label, f"{display(trend.pattern)} (last − first step)",
+        rows.append(Check(trend.claim, trend.source, group.label, f"{trend.select.display()} (last − first step)",
                           estimate, interval, trend_reference(trend, target), verdict, reason))
     return rows
-
-
-def display(pattern: str) -> str:
-    """``flow/temperature/T(?P<start>…)`` -> ``flow/temperature/T*``; an optional ``(/T…)?`` too."""
-    return pattern.replace(f"(/{START})?", "/T*").replace(START, "T*")
 
 
 def listed(labels: list[str], at_most: int = 4) -> str:
@@ -202,7 +193,7 @@ def trend_verdict(trend: Trend, target: float | None, results: dict, min_runs: i
     if undecided:
         return INCONCLUSIVE, f"interval contains 0 at {listed(undecided)}"
     if trend.both_sides:
-        starts = [float(k[1:]) for k in results if k.startswith("T")]
+        starts = [t for m, _ in results.values() if (t := MetricName.parse(m).T) is not None]
         if not (any(s < target for s in starts) and any(s > target for s in starts)):
             return INCONCLUSIVE, "starts on one side of the target only"
     return REPRODUCED, f"claimed sign at {listed(list(results))}"

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from scipy import stats
 
 from rgexp.config import HARMLESS_GROUPS, HARMLESS_SETTINGS
-from rgexp.metric_names import CI_HIGH, CI_LEVEL, CI_LOW, ERR, companions_of
+from rgexp.metric_names import CENSORED, CI_HIGH, CI_LEVEL, CI_LOW, ERR, companions_of, stage_of
 from rgexp.report.intervals import Point
 from rgexp.analysis.scaling import censored_metric
 from rgexp.tracking import RunRecord
@@ -117,14 +117,23 @@ def point_at(run: RunRecord, metric: str, step: int | None = None) -> Point | No
         return Point(value)
     level = _ci_level(run, names.get(CI_LEVEL), step)
     z = float(stats.norm.ppf(0.5 + level / 2))
-    return Point(value, max(value - lo, 0.0) / z, max(hi - value, 0.0) / z, censored_metric(metric, lo, hi))
+    return Point(value, max(value - lo, 0.0) / z, max(hi - value, 0.0) / z, _censored(run, metric, names, step, lo, hi))
+
+
+def _censored(run: RunRecord, metric: str, names: dict[str, str], step: int | None, lo: float, hi: float) -> int:
+    """The side (−1 / 0 / +1) at which the interval was censored by the fit's search bound: as the
+    fit logged it (its ``censored`` companion), else inferred from today's bounds (older runs)."""
+    logged = value_at(run, names[CENSORED], step) if CENSORED in names else None
+    if logged is None or math.isnan(logged):
+        return censored_metric(metric, lo, hi)
+    return 0 if logged == 0 else int(math.copysign(1, logged))
 
 
 def stage_last_step(run: RunRecord, metric: str) -> int | None:
     """The last step of ``metric``'s stage in this run (``flow/…``: the longest flow), over every
     metric of the stage whose history was read; None when there is none."""
-    prefix = metric.split("/", 1)[0] + "/"
-    lasts = [h[-1][0] for name, h in run.history.items() if name.startswith(prefix) and h]
+    stage = stage_of(metric)
+    lasts = [h[-1][0] for name, h in run.history.items() if h and stage_of(name) == stage]
     return max(lasts) if lasts else None
 
 

@@ -19,6 +19,7 @@ import seaborn as sns  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from rgexp.analysis.figures import key_temperatures, temperature_colours, temperature_label  # noqa: E402
+from rgexp.metric_names import parse_temperature, stage_of  # noqa: E402
 from rgexp.report.collect import Series  # noqa: E402
 from rgexp.report.names import slug  # noqa: E402
 
@@ -87,8 +88,8 @@ def family_figure(family: str, per_group: dict[str, dict[str, Series]],
     """One panel per group, one line per curve (start temperature ``T<T>``) with its ± std band over
     seeds; ``references[group][curve]`` dashed (a constant, or a logged exact curve). More than
     ``MAX_LEGEND`` curves are keyed by a colour bar, not a legend that would cover the panel."""
-    stage = family.split("/")[0]
-    key_label = "bin temperature T" if stage.startswith("flow_binned") else "start temperature T"
+    stage = stage_of(family)
+    key_label = "bin temperature T" if stage in ("flow_binned", "flow_binned_energy") else "start temperature T"
     fig, axes = _axes(len(per_group), sharey=True)  # one quantity: panels compare directly
     for ax, (group, curves) in zip(axes, per_group.items()):
         temperature = {label: _start(label) for label in curves}
@@ -109,7 +110,7 @@ def family_figure(family: str, per_group: dict[str, dict[str, Series]],
 
 def _start(label: str) -> float:
     try:
-        return float(label.lstrip("T"))  # "Tinf" -> inf: a random start
+        return parse_temperature(label)  # "Tinf" -> inf: a random start
     except ValueError:
         return math.inf
 

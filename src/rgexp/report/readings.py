@@ -29,12 +29,12 @@ reproduced; else inconclusive. A claim none of whose metrics the group logged gi
 from __future__ import annotations
 
 import math
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from rgexp.metric_names import MetricName, Near, stage_of
 from rgexp.report.checks import (listed, reference_value, trend_reference, trend_results, trend_tally,
                                  trend_verdict, value_check)
 from rgexp.report.collect import Group, Series, final_point, series, stage_last_step
@@ -69,13 +69,9 @@ def combine(verdicts: list[str]) -> str:
     return REPRODUCED if verdicts and all(v == REPRODUCED for v in verdicts) else INCONCLUSIVE
 
 
-def _matching(pattern: str, names: list[str]) -> dict[str, str | None]:
-    """Metric -> its ``start`` group (None when the pattern has none), for the names that match."""
-    found = {}
-    for name in names:
-        if m := re.fullmatch(pattern, name):
-            found[name] = m.groupdict().get("start")
-    return found
+def _matching(claim: Claim, names: list[str]) -> dict[str, float | None]:
+    """Metric -> its start or bin temperature (None: not qualified), for the names the claim reads."""
+    return {name: MetricName.parse(name).T for name in claim.select.select(names)}
 
 
 def _summary(group: Group, metric: str, level: float) -> Summary | None:
@@ -106,12 +102,11 @@ def _offset(x: float, r: float, label: str) -> str:
 def _where(group: Group, metric: str) -> str:
     """``flow length 30``: the step a final value is read at (the longest flow of the first run)."""
     steps = [s for run in group.runs if (s := stage_last_step(run, metric)) is not None]
-    stage = metric.split("/", 1)[0]
-    return f"{XLABELS.get(stage, 'step')} {max(steps)}" if steps else "the last step"
+    return f"{XLABELS.get(stage_of(metric), 'step')} {max(steps)}" if steps else "the last step"
 
 
 def _last(claim: Claim, group: Group, names: list[str], level: float, min_runs: int) -> Reading | None:
-    metrics = sorted(_matching(claim.pattern, names))
+    metrics = sorted(_matching(claim, names))
     r = claim.target(group.runs[0].params)
     if not metrics or r is None:
         return None
@@ -147,7 +142,7 @@ def _mean_curve(group: Group, metrics: list[str]) -> Series | None:
 
 
 def _starts(claim: Claim, group: Group, names: list[str], level: float, min_runs: int) -> Reading | None:
-    metrics = sorted(m for m, start in _matching(claim.pattern, names).items() if start is not None)
+    metrics = sorted(m for m, start in _matching(claim, names).items() if start is not None)
     r = claim.target(group.runs[0].params)
     if not metrics or r is None:
         return None
@@ -195,19 +190,20 @@ def _sides(claim: Claim, group: Group, names: list[str], level: float, min_runs:
     """``near_tc`` and ``bracket``: the curves just below and just above T_c."""
     params = group.runs[0].params
     r, t_c = claim.target(params), critical_temperature(params)
-    by_t = {float(start): m for m, start in _matching(claim.pattern, names).items()
-            if start is not None and math.isfinite(float(start))}
-    if not by_t or r is None or t_c is None:
-        return None
+    if r is None or t_c is None or not replace(claim.select, T=Near("T_c")).select(names, T_c=t_c):
+        return None  # no curve at a finite temperature
     tol = claim.tolerance(r)
-    below, above = max((t for t in by_t if t < t_c), default=None), min((t for t in by_t if t > t_c), default=None)
+    # the grid points just below and just above T_c: side -> (T, metric)
+    nearest = {side: [(MetricName.parse(m).T, m) for m in replace(claim.select, T=Near("T_c", side)).select(
+        names, T_c=t_c)][:1] for side in ("below", "above")}
     verdicts, values, whys, ns, curves = [], [], [], [], {}
-    for name, t, side in (("below", below, -1), ("above", above, 1)):
-        if t is None:
+    for name, side in (("below", -1), ("above", 1)):
+        if not nearest[name]:
             verdicts.append(INCONCLUSIVE)
             whys.append(f"no curve {name} T_c")
             continue
-        metric, s = by_t[t], _summary(group, by_t[t], level)
+        ((t, metric),) = nearest[name]
+        s = _summary(group, metric, level)
         verdict, reason = (_bracket_side(s, r, tol, side, min_runs) if claim.reduce == "bracket"
                            else verdict_value(s, r, tol, claim.expect, min_runs))
         verdicts.append(verdict)
@@ -216,7 +212,7 @@ def _sides(claim: Claim, group: Group, names: list[str], level: float, min_runs:
         whys.append(f"{name} T_c (T = {t:.4g}): {reason}")
         if (c := series(group, metric)) is not None:
             curves[f"T = {t:.4g} ({name} T_c)"] = c
-    metrics = tuple(by_t[t] for t in (below, above) if t is not None)
+    metrics = tuple(m for found in nearest.values() for _, m in found)
     counts = sorted(set(ns))
     value = "; ".join(values) + (f" (n={counts[0]})" if len(counts) == 1 else f" (n={', '.join(map(str, ns))})")
     return Reading(value if values else "—", _reference(claim, r), combine(verdicts), "; ".join(whys), metrics,

@@ -2,7 +2,7 @@
 
 Two declarative tables, read top to bottom (for a metric, the first matching reference wins):
 
-- ``REFERENCES``: a regex on metric names -> a reference value (computed from the run's params, or
+- ``REFERENCES``: a selector of metric names (:class:`rgexp.metric_names.Select`) -> a reference value (computed from the run's params, or
   read from another metric of the run, e.g. its ``_exact`` companion) with the resolution the
   check must reach (``tolerance``) and whether the source claims the metric equals it or differs;
 - ``TRENDS``: qualitative claims about a curve against step (flow length, RG step, layer): the
@@ -16,13 +16,12 @@ never held against a long-range or 1D run.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 from rgexp.ising import T_C  # Onsager, J = k_B = 1
-from rgexp.metric_names import EXACT, START, companion, split_start
+from rgexp.metric_names import ANY, EXACT, OPTIONAL, MetricName, Select
 
 __all__ = ["T_C", "SOURCES", "Reference", "Trend", "REFERENCES", "TRENDS", "model_of", "critical_temperature",
            "delta_sigma", "reference_for", "trends_for"]
@@ -96,7 +95,7 @@ def _zero(params: Params) -> float:
 
 @dataclass(frozen=True)
 class Reference:
-    """A reference value for metrics whose name matches ``pattern`` (``re.fullmatch``).
+    """A reference value for the metrics that ``select`` matches.
 
     value:     from the run's params (None: no reference for this run); with ``reference_metric``
                set, the reference is instead another metric of the same run at the same step,
@@ -106,7 +105,7 @@ class Reference:
     """
 
     key: str
-    pattern: str
+    select: Select
     label: str
     claim: str
     source: str
@@ -125,13 +124,13 @@ class Trend:
     """A claim about a curve against step: the first and the last step of every matching metric.
 
     direction: "toward" / "away" — |value − target| shrinks / grows; "down" / "up" — value falls / rises.
-    The regex group ``start`` (the start temperature) labels the curve and, with ``both_sides``,
-    the claim needs starts below and above the target. Starts within 1% of the target are skipped
+    A curve's start temperature (its ``T``) labels it and, with ``both_sides``, the claim needs
+    starts below and above the target. Starts within 1% of the target are skipped
     (a flow that starts at the fixed point cannot approach it).
     """
 
     key: str
-    pattern: str
+    select: Select
     models: tuple[Model, ...]
     direction: Literal["toward", "away", "down", "up"]
     claim: str
@@ -140,69 +139,70 @@ class Trend:
     both_sides: bool = False
 
 
-_STAGES = r"(data|mc|flow|rg|stack)"
-_T = START  # a start temperature (rgexp.metric_names); Tinf: a flow started from random spins
+_STAGES = ("data", "mc", "flow", "rg", "stack")
 # The flow read per start temperature (flow/…) or pooled and binned by the thermometer's class
 # (flow_binned/…) or by the energy thermometer (flow_binned_energy/…).
-_FLOW = r"(flow|flow_binned|flow_binned_energy)"
+_FLOW = ("flow", "flow_binned", "flow_binned_energy")
+_DELTA_SIGMA = ("delta_sigma", "delta_sigma_from_m")
 
 
 def _exact_companion(name: str, names: Collection[str]) -> str | None:
-    exact = companion(name, EXACT)
+    exact = MetricName.parse(name).with_role(EXACT).format()
     return exact if exact in names else None
 
 
 def _decimation_exact(name: str, names: Collection[str]) -> str | None:
     """``variational/coupling/T1.0000`` -> ``rg/coupling_exact/T1.0000`` (b = 2 decimation, exact)."""
-    qualifiers = name[len(split_start(name)[0]):]  # "/T1.0000" or ""
-    exact = companion("rg/coupling" + qualifiers, EXACT)
+    exact = MetricName("rg", "coupling", T=MetricName.parse(name).T, role=EXACT).format()
     return exact if exact in names else None
 
 
 REFERENCES: tuple[Reference, ...] = (
-    Reference("variational", r"variational/coupling(/" + _T + ")?", "decimation K' = ½ ln cosh 2K",
+    Reference("variational", Select(stage="variational", observable="coupling", T=OPTIONAL),
+              "decimation K' = ½ ln cosh 2K",
               "the RBM stack of the exact variational-RG mapping reproduces decimation", "mehta2014",
               reference_metric=_decimation_exact, rel_tol=0.05, abs_tol=0.01),
-    Reference("exact_companion", r".+", "the logged exact value",
+    Reference("exact_companion", Select(path=OPTIONAL, L=OPTIONAL, T=OPTIONAL), "the logged exact value",
               "equals the exact value logged with it (e.g. 1D decimation, K' = ½ ln cosh 2K)",
               "exact", reference_metric=_exact_companion, rel_tol=0.05, abs_tol=0.01),
-    Reference("lr_flow_delta", _FLOW + r"/delta_sigma(_from_m)?", "Δ_σ = (2 − σ)/2",
+    Reference("lr_flow_delta", Select(stage=_FLOW, observable=_DELTA_SIGMA), "Δ_σ = (2 − σ)/2",
               "long range: the RBM flow does NOT converge to the correct Δ_σ", "short2020",
               value=lambda p: delta_sigma(p) if model_of(p) == "long_range" else None, expect="differ"),
-    Reference("flow_delta_sigma", _FLOW + r"/delta_sigma(_from_m)?", "Δ_σ = 1/8",
+    Reference("flow_delta_sigma", Select(stage=_FLOW, observable=_DELTA_SIGMA), "Δ_σ = 1/8",
               "Δ_σ along the RBM flow converges to 1/8", "dmk2020", value=delta_sigma),
     # dmk2020 §III-B (Fig. 6b): the flow does NOT reproduce Δ_ε = 1 near T_c.
-    Reference("flow_delta_epsilon", _FLOW + r"/delta_epsilon(_plane)?(/" + _T + ")?", "Δ_ε = 1",
+    Reference("flow_delta_epsilon", Select(stage=_FLOW, observable=("delta_epsilon", "delta_epsilon_plane"),
+                                           T=OPTIONAL), "Δ_ε = 1",
               "Δ_ε along the RBM flow does not converge to 1", "dmk2020", value=_delta_epsilon, expect="differ"),
-    Reference("delta_sigma", _STAGES + r"/delta_sigma(_from_m)?", "Δ_σ", "Δ_σ at T_c equals the exact value",
-              "exact", value=delta_sigma),
-    Reference("delta_epsilon", _STAGES + r"/delta_epsilon", "Δ_ε = 1", "Δ_ε at T_c equals 1", "exact",
-              value=_delta_epsilon),
-    Reference("mc_tc", r"mc/T_c", "T_c = 2/ln(1+√2)", "Binder crossings give Onsager's T_c", "exact",
-              value=critical_temperature, rel_tol=0.02),
-    Reference("flow_temperature", r"flow/temperature/" + _T, "T_c = 2/ln(1+√2)",
+    Reference("delta_sigma", Select(stage=_STAGES, observable=_DELTA_SIGMA), "Δ_σ",
+              "Δ_σ at T_c equals the exact value", "exact", value=delta_sigma),
+    Reference("delta_epsilon", Select(stage=_STAGES, observable="delta_epsilon"), "Δ_ε = 1", "Δ_ε at T_c equals 1",
+              "exact", value=_delta_epsilon),
+    Reference("mc_tc", Select(stage="mc", observable="T_c"), "T_c = 2/ln(1+√2)", "Binder crossings give Onsager's T_c",
+              "exact", value=critical_temperature, rel_tol=0.02),
+    Reference("flow_temperature", Select(stage="flow", observable="temperature", T=ANY), "T_c = 2/ln(1+√2)",
               "the RBM flow ends at T_c (its fixed point)", "dmk2020", value=critical_temperature, rel_tol=0.1),
-    Reference("flow_binned_temperature", r"flow_binned(_energy)?/temperature", "T_c = 2/ln(1+√2)",
-              "the RBM flow ends at T_c (thermometer reading pooled over all starts)", "dmk2020",
+    Reference("flow_binned_temperature", Select(stage=("flow_binned", "flow_binned_energy"), observable="temperature"),
+              "T_c = 2/ln(1+√2)", "the RBM flow ends at T_c (thermometer reading pooled over all starts)", "dmk2020",
               value=critical_temperature, rel_tol=0.1),
 )
 
 TRENDS: tuple[Trend, ...] = (
-    Trend("flow_to_tc", r"flow/temperature/" + _T, ("nn2d",), "toward",
+    Trend("flow_to_tc", Select(stage="flow", observable="temperature", T=ANY), ("nn2d",), "toward",
           "the RBM flow drives the temperature toward T_c, from both sides", "dmk2020, iso2018",
           target=critical_temperature, both_sides=True),
-    Trend("rg_from_tc", r"rg/temperature/" + _T, ("nn2d",), "away",
+    Trend("rg_from_tc", Select(stage="rg", observable="temperature", T=ANY), ("nn2d",), "away",
           "block-spin RG moves the temperature away from T_c", "dmk2020",
           target=critical_temperature, both_sides=True),
-    Trend("lr_stack_down", r"stack/temperature/" + _T, ("long_range",), "down",
+    Trend("lr_stack_down", Select(stage="stack", observable="temperature", T=ANY), ("long_range",), "down",
           "long range: the stacked RBM moves toward low temperature", "short2020"),
-    Trend("lr_rg_up", r"rg/temperature/" + _T, ("long_range",), "up",
+    Trend("lr_rg_up", Select(stage="rg", observable="temperature", T=ANY), ("long_range",), "up",
           "long range: RG moves toward high temperature", "short2020"),
-    Trend("stack_coupling", r"stack/coupling(/" + _T + ")?", ("chain1d",), "toward",
+    Trend("stack_coupling", Select(stage="stack", observable="coupling", T=OPTIONAL), ("chain1d",), "toward",
           "1D: the network's output coupling tends to the stable fixed point K* = 0", "gong2022", target=_zero),
-    Trend("variational_coupling", r"variational/coupling(/" + _T + ")?", ("chain1d",), "toward",
-          "1D: the variational-RG RBM stack flows to K* = 0", "mehta2014", target=_zero),
-    Trend("rg_coupling", r"rg/coupling(/" + _T + ")?", ("chain1d",), "toward",
+    Trend("variational_coupling", Select(stage="variational", observable="coupling", T=OPTIONAL), ("chain1d",),
+          "toward", "1D: the variational-RG RBM stack flows to K* = 0", "mehta2014", target=_zero),
+    Trend("rg_coupling", Select(stage="rg", observable="coupling", T=OPTIONAL), ("chain1d",), "toward",
           "1D: decimation flows to the stable fixed point K* = 0", "exact", target=_zero),
 )
 
@@ -211,7 +211,7 @@ def reference_for(metric: str, params: Params, names: set[str]) -> Reference | N
     """The first reference that matches ``metric`` and has a value for this run (``names``: the
     run's metric names, for companion references)."""
     for ref in REFERENCES:
-        if not re.fullmatch(ref.pattern, metric):
+        if not ref.select.matches(metric):
             continue
         if ref.reference_metric is not None:
             if ref.reference_metric(metric, names) is not None:

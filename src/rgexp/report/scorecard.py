@@ -1,7 +1,7 @@
 """The scorecard the report leads with: one row per claim of a source, estimator and group of runs.
 
-``CLAIMS`` is the declarative table, read top to bottom: each claim names the metric pattern it
-reads (``re.fullmatch``; the group ``start`` is a start or bin temperature), how the matching
+``CLAIMS`` is the declarative table, read top to bottom: each claim names the metrics it reads
+(a :class:`rgexp.metric_names.Select`; their ``T`` is a start or bin temperature), how the matching
 metrics reduce to one reading (:mod:`rgexp.report.readings`), the reference and whether the source
 says the reading equals it or differs. A maintainer adds a claim by adding a row. The rows of the
 main paper's §III (dmk2020) come first, each measured by the estimators the runs log side by side:
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from rgexp.metric_names import START, split_start
+from rgexp.metric_names import ANY, Select, stage_of, try_parse
 from rgexp.report.collect import Group, Series
 from rgexp.report.document import Block, Figure, Heading, Para, Table
 from rgexp.report.figures import XLABELS, claim_figure, figure_path, save_figure
@@ -38,7 +38,7 @@ class Claim:
 
     key:       rows with the same key share a figure (the claim, all its estimators);
     figure:    where the source shows it ("Fig. 2"; "" when it has no figure of its own);
-    estimator: how it is measured here; pattern: the metrics it reads; reduce: how (see readings);
+    estimator: how it is measured here; select: the metrics it reads; reduce: how (see readings);
     target:    the reference from the run's params (None: the claim does not apply to this model);
     trend / reference: the key of the ``references`` entry a "trend" / "reference" row restates.
     """
@@ -48,7 +48,7 @@ class Claim:
     source: str
     figure: str
     estimator: str
-    pattern: str
+    select: Select
     reduce: Reduce
     target: Callable[[Params], float | None] = lambda params: None
     target_label: str = ""
@@ -62,9 +62,6 @@ class Claim:
         return self.rel_tol * abs(reference) + self.abs_tol
 
 
-_T = START  # a start or bin temperature (rgexp.metric_names)
-
-
 def _nn2d(value: float) -> Callable[[Params], float | None]:
     """A value of the 2D nearest-neighbour model (None for the other models)."""
     return lambda params: value if model_of(params) == "nn2d" else None
@@ -73,12 +70,12 @@ def _nn2d(value: float) -> Callable[[Params], float | None]:
 def _by_estimator(key: str, claim: str, figure: str, observable: str, reduce_starts: Reduce,
                   reduce_binned: Reduce, per_t: bool, **ref) -> tuple[Claim, ...]:
     """The rows of one dmk2020 claim: by start temperature, then binned by thermometer and energy."""
-    suffix = "/" + _T if per_t else ""
-    start_pattern = f"flow/{observable}{'/' + _T if reduce_starts in ('starts', 'near_tc', 'bracket') else ''}"
-    rows = [Claim(key, claim, "dmk2020", figure, "by start temperature", start_pattern, reduce_starts, **ref)]
+    per_start = ANY if reduce_starts in ("starts", "near_tc", "bracket") else None
+    rows = [Claim(key, claim, "dmk2020", figure, "by start temperature",
+                  Select(stage="flow", observable=observable, T=per_start), reduce_starts, **ref)]
     for stage, what in (("flow_binned", "thermometer class"), ("flow_binned_energy", "energy")):
-        rows.append(Claim(key, claim, "dmk2020", figure, f"binned ({what})", f"{stage}/{observable}{suffix}",
-                          reduce_binned, **ref))
+        rows.append(Claim(key, claim, "dmk2020", figure, f"binned ({what})",
+                          Select(stage=stage, observable=observable, T=ANY if per_t else None), reduce_binned, **ref))
     return tuple(rows)
 
 
@@ -97,15 +94,15 @@ _DMK2020: tuple[Claim, ...] = (
     *_by_estimator("delta_sigma_bracket", _DS_BRACKET, "Fig. 5a", "delta_sigma", "bracket", "bracket", True,
                    **_DS_REF),
     Claim("delta_sigma_bracket", _DS_BRACKET, "dmk2020", "Fig. 5a", "by start temperature, grid T nearest T_c",
-          "flow/delta_sigma", "last", **_DS_REF),
+          Select(stage="flow", observable="delta_sigma"), "last", **_DS_REF),
     *(Claim("delta_sigma_bracket", _DS_BRACKET, "dmk2020", "Fig. 5a", f"binned ({what}), plane form",
-            f"{stage}/delta_sigma_plane/{_T}", "bracket", **_DS_REF)
+            Select(stage=stage, observable="delta_sigma_plane", T=ANY), "bracket", **_DS_REF)
       for stage, what in (("flow_binned", "thermometer class"), ("flow_binned_energy", "energy"))),
     *_by_estimator("delta_epsilon", _DE, "Fig. 6b", "delta_epsilon", "near_tc", "near_tc", True, **_DE_REF),
     Claim("delta_epsilon", _DE, "dmk2020", "Fig. 6b", "by start temperature, grid T nearest T_c",
-          "flow/delta_epsilon", "last", **_DE_REF),
+          Select(stage="flow", observable="delta_epsilon"), "last", **_DE_REF),
     *(Claim("delta_epsilon", _DE, "dmk2020", "Fig. 6b", f"binned ({what}), plane form",
-            f"{stage}/delta_epsilon_plane/{_T}", "near_tc", **_DE_REF)
+            Select(stage=stage, observable="delta_epsilon_plane", T=ANY), "near_tc", **_DE_REF)
       for stage, what in (("flow_binned", "thermometer class"), ("flow_binned_energy", "energy"))),
 )
 
@@ -117,7 +114,7 @@ _RESTATED_REFERENCES = ("mc_tc", "delta_sigma", "delta_epsilon", "exact_companio
 
 def _trend_claim(trend: Trend, key: str = "") -> Claim:
     return Claim(key or f"trend_{trend.key}", trend.claim, trend.source, "", "last − first step, every curve",
-                 trend.pattern, "trend", trend=trend.key)
+                 trend.select, "trend", trend=trend.key)
 
 
 _FLOW_TO_TC = next(t for t in TRENDS if t.key == "flow_to_tc")
@@ -127,7 +124,7 @@ CLAIMS: tuple[Claim, ...] = (
     _trend_claim(_FLOW_TO_TC, key="flow_tc"),  # next to the fixed point's reading, sharing its figure
     *_DMK2020[3:],
     *(_trend_claim(t) for t in TRENDS if t is not _FLOW_TO_TC),
-    *(Claim(f"ref_{r.key}", r.claim, r.source, "", "each metric at its last step", r.pattern, "reference",
+    *(Claim(f"ref_{r.key}", r.claim, r.source, "", "each metric at its last step", r.select, "reference",
             reference=r.key) for key in _RESTATED_REFERENCES for r in REFERENCES if r.key == key),
 )
 
@@ -169,11 +166,17 @@ def _source(claim: Claim) -> str:
     return f"{claim.claim} ({claim.source}{' ' + claim.figure if claim.figure else ''})"
 
 
+def _family(metric: str) -> str:
+    """The family of curves a metric belongs to: its name without a final ``/T<T>``."""
+    parsed = try_parse(metric)
+    return parsed.family if parsed is not None and parsed.T is not None and not parsed.stage_qualified else metric
+
+
 def _appendix_figure(metrics: tuple[str, ...], existing: set[str]) -> str | None:
     """The appendix figure that draws the first of ``metrics`` (a family, or its stage's panels)."""
     for metric in metrics:
-        family, start = split_start(metric)
-        name = family if start is not None else f"{metric.split('/')[0]}_curves"
+        family = _family(metric)
+        name = family if family != metric else f"{stage_of(metric)}_curves"
         if figure_path(name) in existing:
             return figure_path(name)
     return None
@@ -202,7 +205,7 @@ def _claim_figures(rows: list[Row], out_dir: Path, figures: list[Path]) -> tuple
     for key in dict.fromkeys(r.claim.key for r in rows if r.reading.curves):
         mine = [r for r in rows if r.claim.key == key and r.reading.curves]
         first = mine[0].claim
-        xlabel = XLABELS.get(first.pattern.split("/")[0], "step")
+        xlabel = XLABELS.get(first.select.stage, "step")  # one stage, or several: "step"
         number = f"Fig. S{len(links) + 1}"
         panels, references = _panels(mine)
         fig = claim_figure(f"{number}. {_source(first)}", panels, references, first.target_label, xlabel)
@@ -226,7 +229,7 @@ def scorecard_blocks(rows: list[Row], out_dir: Path, figures: list[Path], level:
             link = f"[{links[r.claim.key][0]}]({links[r.claim.key][1]})"
         else:
             path = _appendix_figure(r.reading.metrics, existing)
-            link = f"[{split_start(r.reading.metrics[0])[0]}]({path})" if path else "—"
+            link = f"[{_family(r.reading.metrics[0])}]({path})" if path else "—"
         # a claim's text once per block of its rows: the estimators below it read as its measurements
         shown = _source(r.claim) if (r.claim.claim, r.group) != previous else ""
         previous = (r.claim.claim, r.group)
