@@ -34,6 +34,7 @@ import numpy as np
 
 from rgexp.analysis.energy_thermometer import EnergyCurve
 from rgexp.analysis.observables import abs_magnetization
+from rgexp.analysis.scaling import censored_side
 from rgexp.metric_names import metric, with_companions
 from rgexp.seeding import child_stream, numpy_generator
 from rgexp.stats import Estimate
@@ -281,11 +282,11 @@ class BinnedFlow:
             out |= with_companions(metric(p, "abs_magnetization", T=grid[b]), est.value, err=est.error)
         for (op, form, b), fit in step.deltas.items():
             out |= with_companions(metric(p, f"delta_{op}{_FIT_SUFFIX[form]}", T=grid[b]), fit.value,
-                                   ci_low=fit.ci_low, ci_high=fit.ci_high)
+                                   ci_low=fit.ci_low, ci_high=fit.ci_high, censored=censored_side(fit.ci_low, fit.ci_high))
         if step.delta_m is not None:
             f = step.delta_m
             out |= with_companions(metric(p, "delta_sigma_from_m"), f.value, err=f.error, ci_low=f.ci_low,
-                                   ci_high=f.ci_high)
+                                   ci_high=f.ci_high, censored=censored_side(f.ci_low, f.ci_high))
         return {k: float(v) for k, v in out.items() if math.isfinite(v)}
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rgexp.analysis.binned import energy_temperatures, nearest_class
+from rgexp.analysis.scaling import censored_side
 from rgexp.metric_names import metric, with_companions
 from rgexp.seeding import keyed_stream, numpy_generator, torch_generator
 from rgexp.stages._types import Transformed
@@ -94,6 +95,7 @@ class StepMeasurer:
             if fit is None:
                 continue
             self.tracked.log_metrics(with_companions(metric(self.stage, f"delta_{op}", T=extra), fit.value,
-                                                     ci_low=fit.ci_low, ci_high=fit.ci_high), step=step)
+                                                     ci_low=fit.ci_low, ci_high=fit.ci_high,
+                                                     censored=censored_side(fit.ci_low, fit.ci_high)), step=step)
             self.result.deltas.setdefault(extra, {}).setdefault(op, []).append((step, fit.value, fit.ci_low,
                                                                               fit.ci_high))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rgexp.analysis.figures import delta_curves
+from rgexp.analysis.scaling import censored_side
 from rgexp.errors import ConfigError
 from rgexp.metric_names import metric, with_companions
 from rgexp.seeding import numpy_generator
@@ -43,7 +44,8 @@ def run(ctx: Context) -> dict[str, list]:
                 if fit is None:
                     continue
                 ctx.tracked.log_metrics(with_companions(metric("mc", f"delta_{op}", L=size, T=t), fit.value,
-                                                        ci_low=fit.ci_low, ci_high=fit.ci_high))
+                                                        ci_low=fit.ci_low, ci_high=fit.ci_high,
+                                                        censored=censored_side(fit.ci_low, fit.ci_high)))
                 points.setdefault(f"{op}, L = {size}", []).append((float(t), fit.value, fit.ci_low, fit.ci_high))
     if points:
         exact = {k: scaling.exact[k.split(",")[0]] for k in points if k.split(",")[0] in scaling.exact}

@@ -10,7 +10,7 @@ from omegaconf import OmegaConf
 
 from rgexp.cache import data_key
 from rgexp.config import instantiate_node
-from rgexp.metric_names import format_temperature, metric
+from rgexp.metric_names import MetricName
 from rgexp.seeding import child_stream, stage_streams
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ def run(ctx: Context) -> dict:
     ctx.tracked.set_tags({"data_hash": key, "data_cache_hit": str(hit)})
     for t, info in zip(data.temperatures, data.info):
         numeric = {k: v for k, v in info.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-        ctx.tracked.log_metrics({metric("mc", format_temperature(t), k): v for k, v in numeric.items()})
+        ctx.tracked.log_metrics({str(MetricName("mc", k, T=t, stage_qualified=True)): v for k, v in numeric.items()})
     return {"data": data, "data_key": key}
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rgexp.analysis.figures import delta_curves
+from rgexp.analysis.scaling import censored_side
 from rgexp.metric_names import format_temperature, metric, with_companions
 from rgexp.stages._transform import XLABELS
 
@@ -54,7 +55,8 @@ def fit_magnetization(ctx: Context, scaling, curves: dict[float, dict]) -> list[
         if fit is None:
             continue
         ctx.tracked.log_metrics(with_companions(metric("flow", "delta_sigma_from_m"), fit.value, err=fit.error,
-                                                ci_low=fit.ci_low, ci_high=fit.ci_high), step=step)
+                                                ci_low=fit.ci_low, ci_high=fit.ci_high,
+                                                censored=censored_side(fit.ci_low, fit.ci_high)), step=step)
         points.append((step, fit.value, fit.ci_low, fit.ci_high))
     return points
 
