@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 
-from rgexp.metric_names import metric
+from rgexp.metric_names import PEAK_RSS_GB, SECONDS, cost_metric
 
 __all__ = ["StageClock", "peak_rss_gb", "SAMPLE_SECONDS"]
 
@@ -92,9 +92,9 @@ class StageClock:
     def metrics(self, totals: bool = True) -> dict[str, float]:
         """``perf/<stage>_seconds`` (and ``perf/<stage>_peak_rss_gb`` with ``memory``) for every stage
         timed; with ``totals``, ``perf/total_seconds`` and ``perf/peak_rss_gb``."""
-        out = {metric("perf", f"{stage}_seconds"): s for stage, s in self.seconds.items()}
-        out |= {metric("perf", f"{stage}_peak_rss_gb"): p for stage, p in self.peaks.items()}
+        out = {cost_metric(stage, SECONDS): s for stage, s in self.seconds.items()}
+        out |= {cost_metric(stage, PEAK_RSS_GB): p for stage, p in self.peaks.items()}
         if not totals:
             return out
-        return out | {metric("perf", "total_seconds"): sum(self.seconds.values()),
-                      metric("perf", "peak_rss_gb"): peak_rss_gb()}
+        return out | {cost_metric(None, SECONDS): sum(self.seconds.values()),
+                      cost_metric(None, PEAK_RSS_GB): peak_rss_gb()}
