@@ -75,6 +75,8 @@ def describe(annotation: Any) -> str:
         return " or ".join("null" if a is type(None) else describe(a) for a in args)
     if origin in _SEQ or annotation in (list, tuple):
         return f"a list of {describe(args[0])}" if args else "a list"
+    if origin in (dict, collections.abc.Mapping) or annotation is dict:
+        return f"a mapping with {describe(args[0])} keys" if args else "a mapping"
     return getattr(annotation, "__name__", str(annotation))
 
 
@@ -100,7 +102,7 @@ def _matches(value: Any, annotation: Any) -> bool:
         return is_number(value)
     if annotation is str:
         return isinstance(value, str)
-    if annotation is dict or origin is dict:
+    if annotation is dict or origin in (dict, collections.abc.Mapping):
         if not isinstance(value, (dict, DictConfig)):
             return False
         return not args or all(_matches(k, args[0]) and _matches(v, args[1]) for k, v in value.items())

@@ -26,7 +26,7 @@ from __future__ import annotations
 import inspect
 import math
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, ClassVar, Literal
 
@@ -157,7 +157,7 @@ class StackOptions(Hyperparameters):
     WHAT: ClassVar[str] = "a stacked-RBM training option"
 
     propagate: Propagate = _param(*_one_of(Propagate), "mean")  # what layer k hands to layer k+1
-    layer_overrides: dict[int, dict[str, Any]] | list[dict[str, Any]] | None = _param(
+    layer_overrides: Mapping[int, Mapping[str, Any]] | Sequence[Mapping[str, Any]] | None = _param(
         _overrides_ok, "a mapping {layer: {hyperparameter: value}}, a list of such dicts or null", factory=dict)
 
 
