@@ -10,11 +10,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from rgexp.constants import T_C
 from rgexp.pipeline import run_stages
 from rgexp.tracking import MemoryRun
 from tests.conftest import compose_config
 
-T_PIN = 2.269185314213022
+T_PIN = T_C
 GRID = [1.5, T_PIN, 3.5]
 PIN = [f"train_temperatures=[{T_PIN}]", f"analysis.thermometer.temperatures=[1.5,{T_PIN},3.5]"]
 

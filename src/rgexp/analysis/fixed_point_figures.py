@@ -12,23 +12,24 @@ import numpy as np  # noqa: E402
 __all__ = ["plot_fixed_point"]
 
 from rgexp.constants import T_C as _T_C  # noqa: E402
-from rgexp.metric_names import ERR, companion  # noqa: E402
+from rgexp.metric_names import ERR, companion, metric  # noqa: E402
 
 _READINGS = {"energy": "energy reading", "magnetization": "magnetization reading", "network": "network thermometer"}
 
 
-def plot_fixed_point(points: list[dict[str, float]], suffixes: list[str]) -> plt.Figure:
+def plot_fixed_point(points: list[dict[str, float]], starts: list[float | None]) -> plt.Figure:
     """Two panels against training update (log axis): the fixed point's temperature by each
-    reading, and its ⟨|m|⟩; ``suffixes`` are the starts ("" = T = ∞, "/T<T>" = data)."""
+    reading, and its ⟨|m|⟩; ``starts``: None (the T = ∞ start, logged without a temperature) or
+    the data's temperature it started from."""
     fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
     pts = sorted(points, key=lambda p: p["update"])
     u = np.array([p["update"] for p in pts])
     styles = ["-", "--", ":"]
-    for style, suffix in zip(styles, suffixes):
-        start = "T = ∞ start" if suffix == "" else f"data at {suffix[2:]}"
+    for style, T in zip(styles, starts):
+        start = "T = ∞ start" if T is None else f"data at T = {T:.4f}"
         for colour, (key, label) in zip(("C0", "C1", "C2"), _READINGS.items()):
-            _line(ax_t, u, pts, f"fixed_point/temperature_{key}{suffix}", colour, style, f"{label}, {start}")
-        _line(ax_m, u, pts, f"fixed_point/abs_magnetization{suffix}", "C3", style, start)
+            _line(ax_t, u, pts, metric("fixed_point", f"temperature_{key}", T=T), colour, style, f"{label}, {start}")
+        _line(ax_m, u, pts, metric("fixed_point", "abs_magnetization", T=T), "C3", style, start)
     ax_t.axhline(_T_C, color="black", lw=1, ls="--", label="T_c (Onsager)")
     ax_t.set(xscale="log", xlabel="training update", ylabel="fixed point temperature T*",
              title="where the flow ends, read three ways")

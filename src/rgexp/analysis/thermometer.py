@@ -51,7 +51,7 @@ import torch
 from torch import nn
 
 from rgexp.hyperparameters import RealInputs, ThermometerConfig, check_values
-from rgexp.metric_names import estimate_metrics
+from rgexp.metric_names import MetricName, estimate_metrics
 from rgexp.stats import Estimate, mean_estimate
 
 __all__ = [
@@ -188,12 +188,14 @@ class ThermometerResult:
     def temperatures(self) -> np.ndarray:
         return self.model.temperatures.detach().cpu().numpy().copy()
 
-    def metrics(self, prefix: str = "thermometer/") -> dict[str, float]:
-        """Flat final metrics for logging: ``<prefix>accuracy``, ``<prefix>within_one``,
-        ``<prefix>test_loss``, each with its companions (``_err``, ``_ci_low``, …; rgexp.metric_names)."""
-        out = estimate_metrics(f"{prefix}accuracy", self.accuracy)
-        out |= estimate_metrics(f"{prefix}within_one", self.within_one_accuracy)
-        out |= estimate_metrics(f"{prefix}test_loss", self.test_loss)
+    def metrics(self, path: tuple[str, ...] = (), L: int | None = None) -> dict[str, float]:
+        """Flat final metrics for logging: ``thermometer[/L<L>][/<path>…]/accuracy``, ``…/within_one``,
+        ``…/test_loss``, each with its companions (``_err``, ``_ci_low``, …; rgexp.metric_names)."""
+        out: dict[str, float] = {}
+        for observable, estimate in (("accuracy", self.accuracy), ("within_one", self.within_one_accuracy),
+                                     ("test_loss", self.test_loss)):
+            name = MetricName("thermometer", observable, path=path, L=L, stage_qualified=True)
+            out |= estimate_metrics(str(name), estimate)
         return out
 
 

@@ -8,8 +8,9 @@ Mehta & Schwab's per-layer lr/momentum/L1.
 
 Randomness: at construction two seeds per layer are drawn from ``generator`` (one for the layer's
 trainer, one for propagating data into the next layer), so a resumed run rebuilds the data of the
-current layer exactly. Metrics are logged as ``layer{k}/<name>`` at a global epoch step (epochs of
-the layers below plus the epoch within the layer). Checkpoints carry the whole stack, the current
+current layer exactly. Metrics go to ``log(step, metrics, ("layer{k}",))`` at a global epoch step
+(epochs of the layers below plus the epoch within the layer); ``fit`` returns them as
+``layer{k}/<name>``. Checkpoints carry the whole stack, the current
 layer and its trainer's state; ``should_stop`` and ``Interrupted`` behave as in RBMTrainer.
 """
 
@@ -129,8 +130,7 @@ class StackedRBMTrainer:
             if self.trainer is None:
                 self.trainer = self._make_trainer(j)
             offset, prefix = self._epoch_offset(j), f"layer{j}/"
-            layer_log = None if log is None else (
-                lambda step, m: log(offset + step, {prefix + key: v for key, v in m.items()}))
+            layer_log = None if log is None else (lambda step, m: log(offset + step, m, (f"layer{j}",)))
             layer_ckpt = None if on_checkpoint is None else (lambda st: on_checkpoint(self._wrap(st)))
             final = self.trainer.fit(layer_log, layer_ckpt, checkpoint_every, should_stop)
             self.final.update({prefix + key: v for key, v in final.items()})

@@ -37,7 +37,9 @@ from .rbm import RBM
 
 __all__ = ["RBMTrainer", "train_rbm", "validate_hyperparameters", "HYPERPARAMETERS", "TrainConfig"]
 
-LogFn = Callable[[int, dict[str, float]], None]
+# log(step, metrics) or, from a stack, log(step, metrics, path): path names the layer (("layer0",)),
+# so that the logger, not the trainer, builds the metric names (rgexp.metric_names)
+LogFn = Callable[..., None]
 CheckpointFn = Callable[[dict], None]
 
 _STATE_VERSION = 1

@@ -17,7 +17,7 @@ import torch
 
 from rgexp.analysis.fixed_point import FixedPoint, fixed_point_readings
 from rgexp.ising.data import IsingData
-from rgexp.metric_names import format_temperature, metric, with_companions
+from rgexp.metric_names import metric, with_companions
 from rgexp.seeding import child_stream, torch_generator
 from rgexp.stages._types import Tracked
 
@@ -70,6 +70,4 @@ class FixedPointTracker:
     def figure(self) -> Any:
         from rgexp.analysis.fixed_point_figures import plot_fixed_point
 
-        # the figure's names: fixed_point/<reading><suffix>, suffix "" (T = ∞) or "/T<T>" (the data)
-        suffixes = sorted("" if t is None else "/" + format_temperature(t) for t in self.starts)
-        return plot_fixed_point(self.points, suffixes)
+        return plot_fixed_point(self.points, sorted(self.starts, key=lambda t: (t is not None, t or 0.0)))

@@ -10,6 +10,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from rgexp.analysis.figures import curves_by_temperature
+from rgexp.analysis.labels import step_label
 from rgexp.analysis.thermometer_figures import plot_temperature_histograms
 from rgexp.metric_names import format_temperature, metric
 from rgexp.stages._measure import StepMeasurer
@@ -18,7 +19,6 @@ from rgexp.stages._types import Transformed
 if TYPE_CHECKING:
     from rgexp.stages import Context
 
-XLABELS = {"flow": "flow length", "rg": "RG step", "stack": "stacked-RBM layer"}
 
 
 def over_temperatures(ctx: Context, stage: str, name: str, transform: Callable[[int, float], list[np.ndarray]],
@@ -50,7 +50,7 @@ def log_curves(ctx: Context, result: Transformed) -> None:
         return
     for name in next(iter(curves.values())).keys():
         per_t = {t: c[name] for t, c in curves.items()}
-        fig = curves_by_temperature(per_t, XLABELS[stage], name, f"{stage}: {name}")
+        fig = curves_by_temperature(per_t, step_label(stage), name, f"{stage}: {name}")
         ctx.tracked.log_figure(fig, f"figures/{stage}_{name}.png")
         arr = np.array([per_t[t] for t in sorted(per_t)])  # (n_T, n_steps + 1, 2)
         ctx.tracked.log_arrays(f"arrays/{stage}_{name}.npz", temperatures=np.array(sorted(per_t)),

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from rgexp.analysis.binned import PREFIXES
 from rgexp.analysis.binned_figures import fig2_delta_sigma_m, fig4_magnetization_fit, fig_binned_deltas, fig_occupancy
+from rgexp.constants import ISING_2D  # the main paper's binned estimators are for the 2D Ising model
 from rgexp.errors import ConfigError
 from rgexp.seeding import child_stream
 
@@ -48,8 +49,8 @@ def _log_figures(ctx: Context, binned, by: str, grid, steps: dict) -> None:
     name, last, T_c = PREFIXES[by], max(steps), binned.T_c
     figures = {"fig2_delta_sigma_m": fig2_delta_sigma_m(steps, by),
                "fig4_m_fit": fig4_magnetization_fit(grid, steps[last], last, by, T_c),
-               "fig5a_delta_sigma": fig_binned_deltas(grid, steps, "sigma", by, 0.125),
-               "fig6a_delta_epsilon": fig_binned_deltas(grid, steps, "epsilon", by, 1.0),
+               "fig5a_delta_sigma": fig_binned_deltas(grid, steps, "sigma", by, ISING_2D.delta_sigma),
+               "fig6a_delta_epsilon": fig_binned_deltas(grid, steps, "epsilon", by, ISING_2D.delta_epsilon),
                "occupancy": fig_occupancy(grid, steps, by, T_c)}
     for label, fig in figures.items():
         ctx.tracked.log_figure(fig, f"figures/{name}_{label}.png")

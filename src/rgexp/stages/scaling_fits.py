@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rgexp.analysis.figures import delta_curves
+from rgexp.analysis.labels import step_label
 from rgexp.analysis.scaling import censored_side
 from rgexp.metric_names import format_temperature, metric, with_companions
-from rgexp.stages._transform import XLABELS
 
 if TYPE_CHECKING:
     from rgexp.stages import Context
@@ -67,6 +67,6 @@ def _log_figures(ctx: Context, scaling, deltas: dict[tuple[str, float | None], d
     main = scaling.picks(ctx.data.temperatures)[0] if deltas else None
     for (stage, extra), points in deltas.items():
         t = main if extra is None else extra
-        fig = delta_curves(points, exact, XLABELS.get(stage, "step"), f"{stage}: correlators at T = {t:.4f}")
+        fig = delta_curves(points, exact, step_label(stage), f"{stage}: correlators at T = {t:.4f}")
         suffix = "" if extra is None else "_" + format_temperature(extra)
         ctx.tracked.log_figure(fig, f"figures/delta_{stage}{suffix}.png")

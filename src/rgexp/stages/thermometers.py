@@ -99,11 +99,10 @@ def train_thermometers(reader, datasets: dict[Shape, IsingData], seed: np.random
         return {}
     results = {}
     for i, (shape, data) in enumerate(datasets.items()):
-        base = metric("thermometer") if i == 0 else metric("thermometer", L=shape[-1])
         log = _curve_logger(tracked) if i == 0 else None  # curves of the data's own only
         ss = keyed_stream(seed, "lattice", *map(int, shape))  # by its lattice, not its place in the list
         result = reader.fit(data, torch_generator(ss, device), device=device, log=log)
-        tracked.log_metrics(result.metrics(prefix=metric(base, "final") + "/"))
+        tracked.log_metrics(result.metrics(path=("final",), L=None if i == 0 else shape[-1]))
         name = "thermometer_confusion" if i == 0 else f"thermometer_confusion_L{shape[-1]}"
         tracked.log_figure(plot_confusion(result), f"figures/{name}.png")
         results[shape] = result

@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 import rgexp
 from rgexp.config import instantiate_node
 from rgexp.errors import ConfigError, Interrupted
-from rgexp.ising import T_C
+from rgexp.constants import T_C
 from rgexp.ising.data import IsingData
 from rgexp.metric_names import metric
 from rgexp.perf import StageClock
@@ -87,8 +87,8 @@ def train_model(ctx: Context, fixed_point: Callable | None = None) -> torch.nn.M
     if tracker is not None and checkpoint is not None:
         tracker.load(checkpoint.get("fixed_point"))
 
-    def log(step: int, metrics: dict[str, float]) -> None:
-        tracked.log_metrics({metric("train", k): v for k, v in metrics.items()}, step=step)
+    def log(step: int, metrics: dict[str, float], path: tuple[str, ...] = ()) -> None:
+        tracked.log_metrics({metric("train", *path, k): v for k, v in metrics.items()}, step=step)
 
     clock = StageClock()  # where training's time goes besides the updates
 
