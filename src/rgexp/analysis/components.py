@@ -160,11 +160,12 @@ class Criticality:
         self.sizes, self.n_samples = sorted(set(sizes)), int(n_samples)
 
     def measure(self, sampler, seed: np.random.SeedSequence) -> dict[str, float]:
-        """The metrics above for the sampler's σ, d, J and temperature grid."""
+        """The metrics above for the sampler's σ, d, J, couplings and temperature grid (a
+        :class:`rgexp.ising.LongRangeSampler`)."""
         from rgexp.ising import critical_point, exact_delta_sigma, scaling_dimensions
 
         cp = critical_point(sampler.sigma, sampler.d, self.sizes, sorted(sampler.temperatures), self.n_samples,
-                            seed=seed, J=sampler.J, couplings=getattr(sampler, "couplings", "images"))
+                            seed=seed, J=sampler.J, couplings=sampler.couplings)
         dims = scaling_dimensions(cp)
         out: dict[str, float] = {}
         for name, est in (("T_c", cp.tc), ("delta_sigma", dims.delta_sigma), ("delta_epsilon", dims.delta_epsilon)):

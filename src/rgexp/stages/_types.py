@@ -92,6 +92,9 @@ class LongRange(Protocol):
 
     sigma: float
     d: int
+    J: float
+    couplings: str  # images | minimum_image
+    temperatures: list[float]
 
     def coupling_table(self, L: int | None = None) -> np.ndarray: ...
 
