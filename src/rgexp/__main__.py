@@ -8,6 +8,12 @@ line; for a sweep, ``check_sweep`` validates every job the way ``pipeline.run`` 
 input), 1 (the artifact location cannot be written; the tracking store refused a write), 75 (the
 tracking server stayed away past ``tracking.retry_seconds``: the line says what waits on local
 disk and the command that completes the run) or 130 (stopped by a signal).
+
+A sweep (``-m``) is one MLflow family (:mod:`rgexp.tracking.sweep`): the callback ``SweepSetup``
+makes its parent run before any job, each job nests its run under it (:func:`join_sweep`), and
+after the last job, or when the launcher stopped on a job's error (``main``'s ``finally``), the
+parent is closed: FINISHED with the mean over seeds, or FAILED naming the runs that did not
+finish. A resumed run of a sweep closes its family again when it finishes.
 """
 
 from __future__ import annotations
