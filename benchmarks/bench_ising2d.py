@@ -28,7 +28,8 @@ import time
 import numba
 import numpy as np
 
-from rgexp.ising import T_C, Ising2DSampler, simulate_ising2d
+from rgexp.constants import T_C
+from rgexp.ising import Ising2DSampler, simulate_ising2d
 from rgexp.ising._rng import chain_states
 from rgexp.ising.chains import run_chains
 from rgexp.stats import integrated_autocorr_time

@@ -15,7 +15,8 @@ import argparse
 import numpy as np
 from bench_ising2d import best_of, numpy_checkerboard_sweep  # the reference of bench_ising2d's item 1
 
-from rgexp.ising import T_C, simulate_ising2d
+from rgexp.constants import T_C
+from rgexp.ising import simulate_ising2d
 from rgexp.ising._rng import chain_states
 from rgexp.ising.chains import run_chains
 

@@ -11,6 +11,8 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
+import rgexp.cli  # noqa: F401  (registers the structured configs that the YAML files extend)
+
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "src" / "rgexp" / "conf"
 

@@ -9,11 +9,13 @@ import re
 from pathlib import Path
 
 from rgexp.errors import ConfigError, StorageError
+from rgexp.schema import register
 
 # The Hydra configs live inside the package (shipped as package data, see pyproject.toml), so a
 # clone, an editable install, `pip install .` and a wheel all find them, from any working directory
 # (tests/test_harness/test_wheel.py installs a wheel into a fresh venv and runs a preset elsewhere).
 CONFIG_DIR = str(Path(__file__).resolve().parent / "conf")
+register()  # the structured configs that the YAML files extend (rgexp.schema): before any composition
 MULTIRUN_FLAGS = ("-m", "--multirun")
 
 

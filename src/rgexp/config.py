@@ -9,7 +9,6 @@ annotations give the allowed values), then instantiated, so the target's own ran
 from __future__ import annotations
 
 import collections.abc
-import dataclasses
 import inspect
 import re
 import types
@@ -22,6 +21,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from rgexp.checks import is_int, is_number
 from rgexp.errors import ConfigError
+from rgexp.hyperparameters import TrainConfig
 
 __all__ = ["RunSettings", "GROUPS", "HARMLESS", "HARMLESS_SETTINGS", "HARMLESS_GROUPS", "check_config",
            "instantiate_node", "instantiate_group", "describe", "flat_items"]
@@ -37,20 +37,23 @@ _SEQ = (list, tuple, collections.abc.Sequence)
 _HYDRA_KEYS = {"_target_", "_partial_", "_convert_", "_recursive_", "_args_"}
 
 
-@dataclass
+@dataclass(kw_only=True)
 class RunSettings:
-    """Top-level keys of ``conf/config.yaml`` (besides the groups)."""
+    """Top-level keys of the config (besides the groups): the one home of their types and defaults,
+    which ``conf/config.yaml`` takes through the ``/schema/settings`` node (:mod:`rgexp.schema`).
+    ``stages`` has no default here: the stage list is ``conf/config.yaml``'s own."""
 
-    name: str = "default"
-    seed: int = 0
-    data_seed: int | None = None
+    name: str = "default"  # MLflow experiment name (presets set their own)
+    seed: int = 0  # the one seed, split into one stream per stage (rgexp.seeding.STAGES)
+    data_seed: int | None = None  # pin the Monte Carlo stream (None: from seed), e.g. to sweep model seeds
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    progress: bool = True
-    quiet: bool = False
-    resume: str | None = None
-    checkpoint_every: int = 500
+    progress: bool = True  # tqdm bars on long stages (false in CI)
+    quiet: bool = False  # true: a run ends with its id and status only, not its summary of results
+    resume: str | None = None  # an MLflow run id: continue that run from its last checkpoint
+    checkpoint_every: int = 200  # RBM updates between checkpoints (0: only at the end)
+    # train the model on these grid temperatures only (closest points); None: all
     train_temperatures: list[float] | None = None
-    stages: list[str] = dataclasses.field(default_factory=list)  # rgexp.stages modules, in order
+    stages: list[str]  # rgexp.stages modules, in order
 
 
 def flat_items(tree: Any, prefix: str = "") -> dict[str, Any]:
@@ -72,6 +75,8 @@ def describe(annotation: Any) -> str:
         return " or ".join("null" if a is type(None) else describe(a) for a in args)
     if origin in _SEQ or annotation in (list, tuple):
         return f"a list of {describe(args[0])}" if args else "a list"
+    if origin in (dict, collections.abc.Mapping) or annotation is dict:
+        return f"a mapping with {describe(args[0])} keys" if args else "a mapping"
     return getattr(annotation, "__name__", str(annotation))
 
 
@@ -97,7 +102,7 @@ def _matches(value: Any, annotation: Any) -> bool:
         return is_number(value)
     if annotation is str:
         return isinstance(value, str)
-    if annotation is dict or origin is dict:
+    if annotation is dict or origin in (dict, collections.abc.Mapping):
         if not isinstance(value, (dict, DictConfig)):
             return False
         return not args or all(_matches(k, args[0]) and _matches(v, args[1]) for k, v in value.items())
@@ -204,7 +209,7 @@ def _check_data_sizes(resolved: dict[str, Any]) -> None:
     extra = train.get("layer_overrides") or {}
     per_layer = extra.values() if isinstance(extra, dict) else extra
     for where, hp in [("", train), *(("layer_overrides.", {**train, **o}) for o in per_layer if o)]:
-        bs, hold = hp.get("batch_size"), hp.get("holdout_fraction", 0.0)
+        bs, hold = hp.get("batch_size"), hp.get("holdout_fraction", TrainConfig.holdout_fraction)
         if not isinstance(bs, int) or not isinstance(hold, (int, float)) or not 0 <= hold < 1:
             continue  # a wrong type or range is reported by the trainer's own check
         n_train = total - int(hold * total)

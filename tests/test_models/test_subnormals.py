@@ -23,7 +23,8 @@ SCRIPT = textwrap.dedent("""
     x = (torch.rand(1000, 4096, generator=g) < 0.5).float()
     rbm = RBM(4096, 1024, units="binary", generator=g)
     tr = RBMTrainer(model=rbm, data=x, generator=torch.Generator().manual_seed(1), epochs=8, batch_size=100,
-                    lr=0.01, optimizer="adam", persistent=False, holdout_fraction=0.0, metrics_every=0)
+                    lr=0.01, optimizer="adam", adam_eps=1e-8, persistent=False, holdout_fraction=0.0,
+                    metrics_every=0)  # adam_eps: the value this check was measured with
     tr.fit()
 
     def subnormal(t):

@@ -170,7 +170,7 @@ class BinnedFlow:
                  operators: list[str] = ("sigma", "epsilon"), n_boot: int = 200, ci_level: float = 0.9,
                  m_window: list[float] = (0.0, 0.3), max_fit_configs: int = 20000,
                  T_c: float | None = None) -> None:
-        from rgexp.ising import T_C
+        from rgexp.constants import T_C
 
         by = [by] if isinstance(by, str) else list(by)
         _check_choices("by", by, PREFIXES)

@@ -18,6 +18,8 @@ import seaborn as sns  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 
 from rgexp.analysis.binned import BinnedStep  # noqa: E402
+from rgexp.analysis.labels import FLOW_LENGTH  # noqa: E402
+from rgexp.constants import ISING_2D  # noqa: E402
 
 __all__ = ["fig2_delta_sigma_m", "fig4_magnetization_fit", "fig_binned_deltas", "fig_occupancy"]
 
@@ -31,14 +33,14 @@ def _interval_line(ax, rows: list[tuple[int, float, float, float]], colour, labe
                 capsize=2, color=colour, label=label)
 
 
-def fig2_delta_sigma_m(steps: dict[int, BinnedStep], by: str, exact: float = 0.125) -> plt.Figure:
+def fig2_delta_sigma_m(steps: dict[int, BinnedStep], by: str, exact: float = ISING_2D.delta_sigma) -> plt.Figure:
     """Δ_σ^m with its interval against flow length (the paper's Fig. 2)."""
     fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
     rows = [(k, s.delta_m.value, s.delta_m.ci_low, s.delta_m.ci_high) for k, s in sorted(steps.items())
             if s.delta_m is not None]
     _interval_line(ax, rows, "C0", "Δ_σ from ⟨|m|⟩ of the bins below T_c")
     ax.axhline(exact, ls="--", color="black", lw=1, label=f"exact Δ_σ = {exact:g}")
-    ax.set(xlabel="flow length", ylabel="Δ_σ^m", title=f"Fig. 2 (binned by {by}): Δ_σ from ⟨|m|⟩(T_bin)")
+    ax.set(xlabel=FLOW_LENGTH, ylabel="Δ_σ^m", title=f"Fig. 2 (binned by {by}): Δ_σ from ⟨|m|⟩(T_bin)")
     ax.legend(fontsize="small")
     return fig
 
@@ -61,7 +63,7 @@ def fig4_magnetization_fit(grid: np.ndarray, step: BinnedStep, k: int, by: str, 
         ax.plot(T_c * (1 - t), fit.amplitude * t**fit.value, color="C3",
                 label=f"fit B|t|^Δ: Δ = {fit.value:.3f} [{fit.ci_low:.3f}, {fit.ci_high:.3f}]")
     ax.axvline(T_c, ls=":", color="black", lw=1)
-    ax.set(xlabel="bin temperature T", ylabel="⟨|m|⟩", title=f"Fig. 4 (binned by {by}), flow length {k}")
+    ax.set(xlabel="bin temperature T", ylabel="⟨|m|⟩", title=f"Fig. 4 (binned by {by}), {FLOW_LENGTH} {k}")
     ax.legend(fontsize="small")
     return fig
 
@@ -81,7 +83,7 @@ def fig_binned_deltas(grid: np.ndarray, steps: dict[int, BinnedStep], operator: 
         _interval_line(ax, rows, colour, f"bin T = {grid[b]:.3g}, {form} form")
     ax.axhline(exact, ls="--", color="black", lw=1, label=f"exact Δ = {exact:g}")
     number = "5a" if operator == "sigma" else "6a"
-    ax.set(xlabel="flow length", ylabel=f"Δ_{operator}",
+    ax.set(xlabel=FLOW_LENGTH, ylabel=f"Δ_{operator}",
            title=f"Fig. {number} (binned by {by}): Δ_{operator} of the bins next to T_c")
     ax.legend(fontsize="small")
     return fig
@@ -99,5 +101,5 @@ def fig_occupancy(grid: np.ndarray, steps: dict[int, BinnedStep], by: str, T_c: 
                          norm=LogNorm(vmin=1, vmax=max(counts.max(), 2)), cmap="viridis")
     fig.colorbar(mesh, ax=ax, label="configurations in the bin")
     ax.axhline(T_c, ls="--", color="white", lw=1)
-    ax.set(xlabel="flow length", ylabel="bin temperature", title=f"bin occupancy (binned by {by})")
+    ax.set(xlabel=FLOW_LENGTH, ylabel="bin temperature", title=f"bin occupancy (binned by {by})")
     return fig

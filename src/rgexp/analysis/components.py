@@ -12,7 +12,7 @@ from rgexp.metric_names import EXACT, companion, metric, with_companions
 
 def _closest(temperatures: np.ndarray, target: float | None) -> int:
     """Index of the grid temperature closest to ``target`` (null: T_c = 2/ln(1+√2))."""
-    from rgexp.ising import T_C
+    from rgexp.constants import T_C
 
     return int(np.argmin(np.abs(np.asarray(temperatures) - (T_C if target is None else target))))
 
@@ -97,12 +97,13 @@ class ScalingDimensions:
             raise ValueError(f"extra_temperatures must all be > 0, got {list(extra_temperatures)}")
         if baseline_sizes is not None and any(int(L) < 4 for L in baseline_sizes):
             raise ValueError(f"baseline_sizes must all be >= 4, got {list(baseline_sizes)}")
-        from rgexp.ising import T_C
+        from rgexp.constants import ISING_2D
 
         self.operators, self.temperature = list(operators), temperature
         self.ci_level, self.n_boot, self.r_min, self.form = ci_level, n_boot, r_min, form
-        self.T_c = float(T_c) if T_c is not None else T_C
-        self.exact = dict(exact) if exact is not None else {"sigma": 0.125, "epsilon": 1.0}
+        self.T_c = float(T_c) if T_c is not None else ISING_2D.T_c
+        self.exact = dict(exact) if exact is not None else {"sigma": ISING_2D.delta_sigma,
+                                                            "epsilon": ISING_2D.delta_epsilon}
         self.magnetization, self.m_window, self.m_correction = magnetization, m_window, m_correction
         self.extra_temperatures = [float(t) for t in extra_temperatures]
         self.baseline_sizes = None if baseline_sizes is None else [int(L) for L in baseline_sizes]

@@ -11,7 +11,7 @@ import numpy as np  # noqa: E402
 
 __all__ = ["plot_fixed_point"]
 
-from rgexp.ising import T_C as _T_C  # noqa: E402
+from rgexp.constants import T_C as _T_C  # noqa: E402
 from rgexp.metric_names import ERR, companion  # noqa: E402
 
 _READINGS = {"energy": "energy reading", "magnetization": "magnetization reading", "network": "network thermometer"}

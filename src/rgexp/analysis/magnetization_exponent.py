@@ -15,7 +15,7 @@ import numpy as np
 from scipy import optimize, stats
 
 from rgexp.analysis.scaling import ScalingFit, _check_level
-from rgexp.ising.sampler import T_C
+from rgexp.constants import T_C
 
 __all__ = ["fit_magnetization_exponent", "magnetization_exponent_per_flow"]
 

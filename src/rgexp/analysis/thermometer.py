@@ -42,14 +42,15 @@ so; strongly correlated samples make the error (and the split's independence) op
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from rgexp.hyperparameters import RealInputs, ThermometerConfig, check_values
 from rgexp.metric_names import estimate_metrics
 from rgexp.stats import Estimate, mean_estimate
 
@@ -63,35 +64,14 @@ __all__ = [
     "validate_thermometer_hyperparameters",
 ]
 
-RealInputs = Literal["as_is", "sample", "sign"]
 EVAL_BATCH = 1024  # configurations per forward pass when only evaluating: a 64×64 batch and its
 # float copies (conversion, clamp, signs) stay ~20 MB each (8,192 rows took 0.7 GB at a time)
 
 
-from rgexp.checks import is_int as _is_int, is_number as _is_num  # noqa: E402  (one home for input checks)
-
-
-# name: (check, what) — the message reads "<name> must be <what>, got <value>".
-_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "hidden": (lambda x: _is_int(x) and x >= 1, "an int >= 1"),
-    "epochs": (lambda x: _is_int(x) and x >= 1, "an int >= 1"),
-    "batch_size": (lambda x: _is_int(x) and x >= 1, "an int >= 1"),
-    "lr": (lambda x: _is_num(x) and math.isfinite(x) and x > 0, "a finite float > 0"),
-    "optimizer": (lambda x: x in ("adam", "sgd"), "one of 'adam', 'sgd'"),
-    "weight_decay": (lambda x: _is_num(x) and math.isfinite(x) and x >= 0, "a finite float >= 0"),
-    "train_fraction": (lambda x: _is_num(x) and 0 < x < 1, "in (0, 1)"),
-    "real_inputs": (lambda x: x in ("as_is", "sample", "sign"), "one of 'as_is', 'sample', 'sign'"),
-}
-
-
 def validate_thermometer_hyperparameters(**hp: Any) -> None:
-    """Raise ``ValueError("<name> must be <range>, got <value>")`` for the first bad value."""
-    for name, value in hp.items():
-        if name not in _CHECKS:
-            raise ValueError(f"{name} is not a thermometer hyperparameter; known: {', '.join(_CHECKS)}")
-        ok, what = _CHECKS[name]
-        if not ok(value):
-            raise ValueError(f"{name} must be {what}, got {value!r}")
+    """Raise ``ValueError("<name> must be <range>, got <value>")`` for the first bad value (the
+    checks of :class:`rgexp.hyperparameters.ThermometerConfig`, the hyperparameters' one home)."""
+    check_values(ThermometerConfig, **hp)
 
 
 def binomial_estimate(successes: int, n: int, ci_level: float = 0.9) -> Estimate:
@@ -118,7 +98,7 @@ class Thermometer(nn.Module):
         self,
         lattice_shape: Sequence[int],
         temperatures: Sequence[float] | np.ndarray | torch.Tensor,
-        hidden: int = 80,
+        hidden: int = ThermometerConfig.hidden,
         *,
         generator: torch.Generator | None = None,
     ) -> None:
@@ -238,7 +218,7 @@ class TemperatureReading:
     mean_temperature: Estimate
     expected_temperature: Estimate
     likelihood_temperature: Estimate | None = None
-    real_inputs: str = "as_is"
+    real_inputs: str = ThermometerConfig.real_inputs
 
     @property
     def n(self) -> int:
@@ -292,7 +272,7 @@ def measure_temperatures(
     model: Thermometer,
     configs: torch.Tensor | np.ndarray,
     *,
-    real_inputs: RealInputs = "as_is",
+    real_inputs: RealInputs = ThermometerConfig.real_inputs,
     generator: torch.Generator | None = None,
 ) -> TemperatureReading:
     """Temperature distribution of configs (n, *lattice_shape) or (n, n_visible) with values in [-1, 1].

@@ -11,9 +11,8 @@ in, so a seed fixes the model bit for bit (on CPU, for a given thread count).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
-from typing import Literal
+from typing import Any
 
 import numpy as np
 import torch
@@ -27,10 +26,10 @@ from rgexp.analysis.thermometer import (
     binomial_estimate,
     measure_temperatures,
     spin_inputs,
-    validate_thermometer_hyperparameters,
 )
 from rgexp.analysis.energy_thermometer import EnergyCurve
 from rgexp.analysis.observables import per_row
+from rgexp.hyperparameters import READINGS, ThermometerConfig, takes
 from rgexp.ising.data import IsingData
 from rgexp.stats import Estimate, mean_estimate
 
@@ -39,7 +38,6 @@ __all__ = ["train_thermometer", "NeuralThermometer", "SINGLE_THREAD_FLOPS", "REA
 LogFn = Callable[[int, dict[str, float]], None]
 # One training GEMM (2·batch·n_visible·hidden) at or below this runs on one CPU thread.
 SINGLE_THREAD_FLOPS = 8_000_000
-READINGS = ("mean", "likelihood", "energy", "nn_energy", "magnetization")
 
 
 def _as_dataset(data: IsingData | tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -129,30 +127,31 @@ def _fit(model: Thermometer, x_tr: torch.Tensor, y_tr: torch.Tensor, x_te: torch
     return history, loss_te, pred
 
 
+@takes(ThermometerConfig, only=ThermometerConfig.TRAINING)
 def train_thermometer(
     data: IsingData | tuple[np.ndarray, np.ndarray],
     *,
-    hidden: int = 80,
-    epochs: int = 100,
-    batch_size: int = 100,
-    lr: float = 1e-3,
-    optimizer: Literal["adam", "sgd"] = "adam",
-    train_fraction: float = 0.6,
-    weight_decay: float = 0.0,
     generator: torch.Generator,
     device: str | torch.device = "cpu",
     log: LogFn | None = None,
+    **hyperparameters: Any,
 ) -> ThermometerResult:
     """Train a thermometer by cross-entropy with shuffled mini-batches; evaluate on the held-out set.
 
     data: :class:`IsingData` (spins (n_T, n_samples, *lattice)) or ``(configs, temperatures)``
     with configs (n, *lattice) in ±1 and temperatures (n,) the label of each (classes = the
     distinct values). The split is stratified, so both sets have every class in proportion.
-    ``log(epoch, metrics)`` is called after each epoch (1-based) with the history entry.
+    The keywords besides ``generator``, ``device`` and ``log`` are the training fields of
+    :class:`rgexp.hyperparameters.ThermometerConfig` (``ThermometerConfig.TRAINING``), with its
+    defaults. ``log(epoch, metrics)`` is called after each epoch (1-based) with the history entry.
     """
-    validate_thermometer_hyperparameters(hidden=hidden, epochs=epochs, batch_size=batch_size, lr=lr,
-                                         optimizer=optimizer, train_fraction=train_fraction,
-                                         weight_decay=weight_decay)
+    unknown = set(hyperparameters) - set(ThermometerConfig.TRAINING)
+    if unknown:
+        raise ValueError(f"{sorted(unknown)[0]} is not a thermometer training hyperparameter; known: "
+                         f"{', '.join(ThermometerConfig.TRAINING)}")
+    c = ThermometerConfig(**hyperparameters)
+    hidden, epochs, batch_size, lr = c.hidden, c.epochs, c.batch_size, c.lr
+    optimizer, train_fraction, weight_decay = c.optimizer, c.train_fraction, c.weight_decay
     x_np, labels, temps = _as_dataset(data)
     train_idx, test_idx = _stratified_split(labels, temps.size, train_fraction, generator)
     device = torch.device(device)
@@ -195,8 +194,11 @@ def train_thermometer(
     )
 
 
+@takes(ThermometerConfig)
 class NeuralThermometer:
-    """Config-instantiated thermometer (``_target_: rgexp.analysis.NeuralThermometer``).
+    """Config-instantiated thermometer (``_target_: rgexp.analysis.NeuralThermometer``); its keywords
+    are the fields of :class:`rgexp.hyperparameters.ThermometerConfig`, held as ``self.config`` and
+    read as attributes (``self.reading``).
 
     ``__init__`` only validates; :meth:`fit` trains one thermometer on one lattice size's data and
     :meth:`measure` reads temperatures with this config's ``real_inputs`` rule. With
@@ -226,60 +228,22 @@ class NeuralThermometer:
     set beside the energy reading, it shows whether a set is an equilibrium Ising ensemble at all).
     """
 
-    def __init__(
-        self,
-        hidden: int = 80,
-        epochs: int = 100,
-        batch_size: int = 100,
-        lr: float = 1e-3,
-        optimizer: Literal["adam", "sgd"] = "adam",
-        weight_decay: float = 0.0,
-        train_fraction: float = 0.6,
-        real_inputs: Literal["as_is", "sample", "sign"] = "as_is",
-        coarse_lattices: bool = True,
-        temperatures: list[float] | None = None,
-        n_samples: int | None = None,
-        reading: Literal["mean", "likelihood", "energy", "nn_energy", "magnetization"] = "mean",
-    ) -> None:
-        if reading not in READINGS:
-            raise ValueError(f"reading must be one of {', '.join(map(repr, READINGS))}, got {reading!r}")
-        self.reading = reading
-        if not isinstance(coarse_lattices, bool):
-            raise ValueError(f"coarse_lattices must be true or false, got {coarse_lattices!r}")
-        self.coarse_lattices = coarse_lattices
-        if temperatures is not None:
-            temps = list(temperatures)
-            if len(temps) < 2 or len(set(temps)) != len(temps) or not all(
-                    isinstance(t, (int, float)) and math.isfinite(t) and t > 0 for t in temps):
-                raise ValueError(f"temperatures must be null or a list of >= 2 distinct finite numbers > 0, "
-                                 f"got {temps!r}")
-            temperatures = [float(t) for t in temps]
-        if n_samples is not None and (isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 2):
-            raise ValueError(f"n_samples must be null or an integer >= 2, got {n_samples!r}")
-        if n_samples is not None and temperatures is None:
-            raise ValueError("n_samples applies to fresh thermometer data only: set temperatures too, or n_samples=null")
-        self.temperatures, self.n_samples = temperatures, n_samples
-        validate_thermometer_hyperparameters(
-            hidden=hidden, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
-            weight_decay=weight_decay, train_fraction=train_fraction, real_inputs=real_inputs)
-        self.hidden, self.epochs, self.batch_size = int(hidden), int(epochs), int(batch_size)
-        self.lr, self.optimizer, self.weight_decay = float(lr), optimizer, float(weight_decay)
-        self.train_fraction, self.real_inputs = float(train_fraction), real_inputs
+    def __init__(self, **hyperparameters: Any) -> None:
+        self.config = ThermometerConfig(**hyperparameters)
+
+    def __getattr__(self, name: str) -> Any:  # the config's fields read as attributes (reader.reading)
+        if name != "config" and name in ThermometerConfig.__dataclass_fields__:
+            return getattr(self.config, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __repr__(self) -> str:
-        return (f"NeuralThermometer(hidden={self.hidden}, epochs={self.epochs}, "
-                f"batch_size={self.batch_size}, lr={self.lr}, optimizer={self.optimizer!r}, "
-                f"weight_decay={self.weight_decay}, train_fraction={self.train_fraction}, "
-                f"real_inputs={self.real_inputs!r}, coarse_lattices={self.coarse_lattices}, "
-                f"temperatures={self.temperatures}, n_samples={self.n_samples}, reading={self.reading!r})")
+        return f"NeuralThermometer({repr(self.config).split('(', 1)[1]}"
 
     def fit(self, data: IsingData, generator: torch.Generator, device: str | torch.device = "cpu",
             log: LogFn | None = None) -> ThermometerResult:
         """Train on ``data`` (one lattice size) with this configuration."""
-        return train_thermometer(
-            data, hidden=self.hidden, epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
-            optimizer=self.optimizer, train_fraction=self.train_fraction,
-            weight_decay=self.weight_decay, generator=generator, device=device, log=log)
+        training = {name: getattr(self.config, name) for name in ThermometerConfig.TRAINING}
+        return train_thermometer(data, generator=generator, device=device, log=log, **training)
 
     def measure(self, model: Thermometer | ThermometerResult, configs: torch.Tensor | np.ndarray,
                 generator: torch.Generator | None = None) -> TemperatureReading:

@@ -34,6 +34,7 @@ from typing import Literal, get_args
 import numpy as np
 
 from rgexp.analysis.correlators import Operator
+from rgexp.constants import ISING_2D
 
 __all__ = ["Form", "scaling_form"]
 
@@ -80,10 +81,10 @@ def _terms(d: np.ndarray, L: int, operator: str, form: str) -> list[tuple[np.nda
     thetas0 = [abs(_theta(nu, 0.0)) for nu in (2, 3, 4)]
     if operator == "sigma":
         s = sum(np.abs(_theta(nu, z / 2)) for nu in (1, 2, 3, 4)) / sum(thetas0)
-        return [(s * np.exp(-2.0 * 0.125 * gauss), log_h)]
+        return [(s * np.exp(-2.0 * ISING_2D.delta_sigma * gauss), log_h)]
     s = sum(np.abs(_theta(nu, z)) ** 2 / t0 for nu, t0 in zip((2, 3, 4), thetas0)) / sum(thetas0)
     eps1 = np.pi * _theta1_prime0() / sum(thetas0)  # 2π|η(i)|³ / Σ|θ_ν(0)|
-    return [(s * np.exp(-2.0 * gauss), log_h), (-(eps1**2) * one, math.log(L) * one)]
+    return [(s * np.exp(-2.0 * ISING_2D.delta_epsilon * gauss), log_h), (-(eps1**2) * one, math.log(L) * one)]
 
 
 def _modulations(d: np.ndarray, corrections: bool, angular: bool) -> np.ndarray:

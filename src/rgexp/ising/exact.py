@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 
+from rgexp.constants import ISING_2D
 from rgexp.ising.sampler import critical_temperature
 
 __all__ = [
@@ -110,4 +111,4 @@ def onsager_magnetization(T: float, J: float = 1.0) -> float:
     """Spontaneous magnetization (1 - sinh(2J/T)^-4)^(1/8) below T_c(J), 0 above (J > 0)."""
     if T >= critical_temperature(J):
         return 0.0
-    return (1.0 - math.sinh(2.0 * J / T) ** -4) ** 0.125
+    return (1.0 - math.sinh(2.0 * J / T) ** -4) ** ISING_2D.beta

@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import brentq
 
+from rgexp.constants import long_range
 from rgexp.ising.binder import binder_crossings
 from rgexp.ising.chain1d import _check_temperatures
 from rgexp.ising.long_range import (
@@ -384,20 +385,9 @@ def scaling_dimensions(cp: CriticalPoint) -> ScalingDimensions:
 
 
 def exact_delta_sigma(sigma: float, d: int) -> float:
-    """The Δ_σ that ⟨m²⟩_L ∝ L^(−2Δ_σ) at T_c must give (module docstring).
-
-    d/4 for σ < d/2 (mean field, periodic FSS), (d − σ)/2 for d/2 <= σ < σ_* (η = 2 − σ),
-    1/8 for σ > 7/4 in d = 2 (short-range Ising). Raises for the marginal σ_* and for d = 1,
-    σ >= 1 (no transition for σ > 1; σ = 1 is the Thouless jump, not a power law).
+    """The Δ_σ that ⟨m²⟩_L ∝ L^(−2Δ_σ) at T_c must give (module docstring): the registry's
+    :func:`rgexp.constants.long_range` (d/4, (d − σ)/2 or 1/8 by regime; raises for the marginal
+    σ_* and for d = 1, σ >= 1), after this module's own check of the model's parameters.
     """
     _check_model(2, d, sigma, 1.0)
-    sigma_star = 1.75 if d == 2 else 1.0  # long-range / short-range boundary (d = 1: none below)
-    if sigma < d / 2:
-        return d / 4
-    if sigma < sigma_star:
-        return (d - sigma) / 2
-    if d == 2 and sigma > sigma_star:
-        return 1 / 8
-    if d == 1:
-        raise ValueError(f"sigma must be < 1 in d = 1 (σ = 1: Thouless jump; σ > 1: no transition), got {sigma!r}")
-    raise ValueError(f"sigma must differ from the marginal 7/4 in d = 2, got {sigma!r}")
+    return long_range(sigma, d).delta_sigma

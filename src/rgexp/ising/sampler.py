@@ -36,6 +36,7 @@ import numba
 import numpy as np
 
 from rgexp.checks import is_int, is_number
+from rgexp.constants import T_C  # Onsager's T_c (J = 1), re-exported: rgexp.ising.T_C
 from rgexp.ising._rng import chain_states
 from rgexp.ising.chains import run_chains
 from rgexp.ising.data import IsingData
@@ -53,7 +54,6 @@ __all__ = [
     "MAX_PILOT",
 ]
 
-T_C: float = 2.0 / math.log1p(math.sqrt(2.0))  # J = 1
 BURN_IN = 100  # sweeps before the first pilot when n_thermalize is None
 FIRST_PILOT = 500  # sweeps in the first pilot
 MAX_PILOT = 2**18  # the pilot stops doubling here

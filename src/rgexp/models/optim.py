@@ -18,16 +18,16 @@ Python values only (``torch.load(weights_only=True)`` reads it back).
 from __future__ import annotations
 
 import math
-from typing import Literal
 
 import torch
+
+from rgexp.hyperparameters import LRSchedule, Optimizer  # their one home (with TrainConfig)
 
 from .cd import CDKernel
 from .rbm import RBM
 
 __all__ = ["SGD", "Adam", "make_optimizer", "lr_at", "LRSchedule"]
 
-LRSchedule = Literal["constant", "linear", "cosine", "exponential"]
 
 
 def lr_at(lr: float, schedule: LRSchedule, update: int, total: int, final_fraction: float) -> float:
@@ -163,7 +163,7 @@ def _check_kind(state: dict, kind: str) -> None:
 
 def make_optimizer(
     model: RBM,
-    kind: Literal["sgd", "adam"],
+    kind: Optimizer,
     *,
     momentum: float,
     weight_decay: float,

@@ -28,6 +28,9 @@ from torch import nn
 
 from rgexp.checks import is_int
 from rgexp.devices import resolve_device
+# Exact sums over 2^n states are refused beyond this many units in the smaller layer (its home is
+# beside exact_max_units, the training hyperparameter it bounds).
+from rgexp.hyperparameters import MAX_EXACT_UNITS
 
 ROW_CHUNK = 4096  # rows of compact (int8) data converted to float at a time
 
@@ -44,8 +47,6 @@ __all__ = [
 
 Units = Literal["spin", "binary"]
 
-#: Exact sums over 2^n states are refused beyond this many units in the smaller layer.
-MAX_EXACT_UNITS = 25
 _CHUNK = 1 << 15  # states per enumeration chunk (bounds memory of the exact sums)
 
 

@@ -15,13 +15,15 @@ layer and its trainer's state; ``should_stop`` and ``Interrupted`` behave as in 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
-from typing import Any, Literal
+from collections.abc import Callable, Mapping
+from dataclasses import fields, replace
+from typing import Any
 
 import torch
 
-from .hyperparameters import TrainConfig, takes_hyperparameters, validate_hyperparameters
+from rgexp.hyperparameters import StackOptions, takes
+
+from .hyperparameters import TrainConfig, validate_hyperparameters
 from .stacked import StackedRBM
 from .trainer import CheckpointFn, LogFn, RBMTrainer, _as_data, _device_generator
 
@@ -30,32 +32,27 @@ __all__ = ["StackedRBMTrainer"]
 _STATE_VERSION = 1
 
 
-@takes_hyperparameters
+_OWN = tuple(f.name for f in fields(StackOptions))
+
+
+@takes(TrainConfig, StackOptions)
 class StackedRBMTrainer:
     """Greedy layer-wise CD/PCD training (see module docstring); ``fit()`` returns all layers' final metrics.
 
-    The keyword arguments besides ``generator``, ``propagate`` and ``layer_overrides`` are the
-    fields of :class:`~rgexp.models.hyperparameters.TrainConfig`, shared by every layer;
+    The keyword arguments besides ``generator`` are the fields of
+    :class:`rgexp.hyperparameters.TrainConfig`, shared by every layer, and of
+    :class:`rgexp.hyperparameters.StackOptions` (``propagate``, ``layer_overrides``);
     ``self.layer_configs[j]`` is layer j's, overrides applied.
     """
 
-    def __init__(
-        self,
-        model: StackedRBM,
-        data,
-        *,
-        generator: torch.Generator,
-        propagate: Literal["mean", "sample"] = "mean",
-        layer_overrides: Sequence[Mapping[str, Any]] | Mapping[int, Mapping[str, Any]] | None = None,
-        **hyperparameters: Any,
-    ) -> None:
-        base = TrainConfig(**hyperparameters)
-        if propagate not in ("mean", "sample"):
-            raise ValueError(f"propagate must be one of 'mean', 'sample', got {propagate!r}")
+    def __init__(self, model: StackedRBM, data, *, generator: torch.Generator, **hyperparameters: Any) -> None:
+        options = StackOptions(**{k: v for k, v in hyperparameters.items() if k in _OWN})
+        base = TrainConfig(**{k: v for k, v in hyperparameters.items() if k not in _OWN})
+        propagate = options.propagate
         if not isinstance(model, StackedRBM):
             raise ValueError(f"model must be an rgexp.models.StackedRBM, got {type(model).__name__}")
         n_layers = len(model)
-        overrides = _normalise_overrides(layer_overrides, n_layers)
+        overrides = _normalise_overrides(options.layer_overrides, n_layers)
         self.layer_configs: list[TrainConfig] = []
         x = _as_data(data, model.rbms[0])
         for j in range(n_layers):

@@ -1,7 +1,7 @@
 """Training an RBM by CD-k / persistent CD-k, with checkpoints that resume bit for bit.
 
 ``RBMTrainer(model, data, generator=g, epochs=..., batch_size=..., lr=..., ...)`` validates every
-hyperparameter (they make a :class:`~rgexp.models.hyperparameters.TrainConfig`) before doing any
+hyperparameter (they make a :class:`rgexp.hyperparameters.TrainConfig`) before doing any
 work (one-line ``ValueError`` naming the parameter), splits off a random held-out set, and
 ``fit()`` runs epochs of shuffled mini-batches. Each update is the
 :class:`~rgexp.models.cd.CDKernel` statistics followed by an optimizer step from
@@ -79,8 +79,8 @@ class RBMTrainer:
     [low, 1] are accepted, e.g. hidden activations of a lower layer). The last
     ``n_train mod batch_size`` samples of each epoch's permutation are skipped (a different
     remainder every epoch), so every update has the same batch size. The keyword arguments after
-    ``generator`` are the fields of :class:`~rgexp.models.hyperparameters.TrainConfig`
-    (``epochs``, ``batch_size`` and ``lr`` required), held as ``self.config``.
+    ``generator`` are the fields of :class:`rgexp.hyperparameters.TrainConfig`, with its defaults
+    (the experiments' own), held as ``self.config``.
     """
 
     def __init__(self, model: RBM, data, *, generator: torch.Generator, **hyperparameters: Any) -> None:
@@ -295,7 +295,7 @@ def train_rbm(
     """Train ``model`` in place with a generator from ``seed`` (an int or a SeedSequence); return final metrics.
 
     ``hyperparameters`` as for :class:`RBMTrainer` (the fields of
-    :class:`~rgexp.models.hyperparameters.TrainConfig`; ``epochs``, ``batch_size``, ``lr`` required).
+    :class:`rgexp.hyperparameters.TrainConfig`, with its defaults).
     """
     gen = torch_generator(as_seed_sequence(seed), device=model.device)
     return RBMTrainer(model, data, generator=gen, **hyperparameters).fit(log=log)
