@@ -135,7 +135,7 @@ def write_results(path: Path, report: Report, records: list[RunRecord], presets:
         Table(["preset", "quantity", "value"], headlines),
         Heading(2, "Figures"), *figures,
         Heading(2, "Provenance"),
-        Table(["", ""], [[k, v] for k, v in [*code, ("started", started), ("finished", finished),
+        Table(["", "value"], [[k, v] for k, v in [*code, ("started", started), ("finished", finished),
                                              ("command", f"`{command}`"), *machine()]]),
         _cost_table(presets, by_id),
     ]
