@@ -162,3 +162,29 @@ def test_curves_starting_within_the_minimum_effect_are_skipped():
     j = trend({2.2: 2.0, 1.5: T_C, 3.5: T_C})  # 2.2 is 0.07 < δ from T_c: it cannot approach by δ
     assert j.verdict == REPRODUCED and "1 curve(s) start within δ" in j.why and "T2.2000" in j.why
     assert [p.metric for p in j.parts] == ["flow/temperature/T1.5000", "flow/temperature/T3.5000"]
+
+
+@pytest.mark.parametrize("side,verdict", [
+    (0, REPRODUCED),
+    (-1, REPRODUCED),    # the last value could be lower still: the fall can only be larger
+    (1, INCONCLUSIVE),   # it could be higher: the fall could be smaller than δ
+])
+def test_a_trend_on_a_censored_fit(side, verdict):
+    from rgexp.metric_names import ANY, Select
+    from rgexp.report.claims import Claim, Estimator, Tolerance
+
+    claim = Claim("fall", ("exact",), "Δ_ε falls along the flow", "claim", ("ising2d",), "trend",
+                  (Estimator("every curve", Select(stage="flow", observable="delta_epsilon", T=ANY), "curves"),),
+                  tolerance=Tolerance(abs=0.1), direction="down")
+    runs = []
+    for seed in range(2):
+        x = [1.0, 0.75, 0.5 + 0.01 * seed]
+        history = {"flow/delta_epsilon/T2.3000": x, "flow/delta_epsilon_ci_low/T2.3000": [v - 0.05 for v in x],
+                   "flow/delta_epsilon_ci_high/T2.3000": [v + 0.05 for v in x],
+                   "flow/delta_epsilon_censored/T2.3000": [0, 0, side]}
+        history = {n: list(enumerate(v)) for n, v in history.items()}
+        runs.append(RunRecord(f"r{seed}", "r", "e", "FINISHED", {**NN, "seed": str(seed)}, {},
+                              {n: h[-1][1] for n, h in history.items()}, history))
+    (j,) = judge(claim, Group("all runs", (), runs), ["flow/delta_epsilon/T2.3000"])
+    assert j.verdict == verdict, j.why
+    assert (j.why.startswith("censored") or "censored" in j.why) == (side == 1), j.why

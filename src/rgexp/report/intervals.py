@@ -52,7 +52,7 @@ class Point:
     value: float
     err_lo: float = 0.0
     err_hi: float = 0.0
-    censored: int = 0  # −1 / +1: the logged interval ends at a fit's lower / upper search bound
+    censored: int = 0  # −1 / +1: the logged interval ends at a fit's lower / upper search bound (2: both sides)
 
 
 @dataclass(frozen=True)
@@ -72,16 +72,6 @@ class Summary:
     def censored(self) -> int:
         return self.censored_low + self.censored_high
 
-    @property
-    def half_width(self) -> float:
-        return max(self.mean - self.low, self.high - self.mean)
-
-    def contains(self, x: float) -> bool:
-        """``x`` in the interval, to numerical precision (an exact construction logged next to its
-        closed form agrees to rounding, and seeds that agree exactly give a zero-width interval)."""
-        slack = 1e-9 * max(1.0, abs(x))
-        return self.low - slack <= x <= self.high + slack
-
 
 def summarize(points: list[Point], level: float = 0.95) -> Summary | None:
     """The summary of finite ``points`` (None when there are none)."""
@@ -97,7 +87,7 @@ def summarize(points: list[Point], level: float = 0.95) -> Summary | None:
     w_lo = z * math.sqrt(sum(_finite(p.err_lo) ** 2 for p in points)) / n
     w_hi = z * math.sqrt(sum(_finite(p.err_hi) ** 2 for p in points)) / n
     return Summary(n, mean, std, mean - max(between, w_lo), mean + max(between, w_hi), level,
-                   sum(p.censored < 0 for p in points), sum(p.censored > 0 for p in points))
+                   sum(p.censored < 0 or p.censored == 2 for p in points), sum(p.censored > 0 for p in points))
 
 
 def _finite(x: float) -> float:

@@ -308,15 +308,6 @@ def _start(group: Group, metric: str) -> float | None:
     return float(np.mean(firsts)) if firsts else None
 
 
-def _summarize_effects(points: list[Point], level: float) -> Summary | None:
-    """Like summarize, with a censored point (2: both sides) counted on both sides."""
-    s = summarize(points, level)
-    if s is None:
-        return None
-    both = sum(p.censored == 2 for p in points)
-    return Summary(s.n, s.mean, s.std, s.low, s.high, s.level, s.censored_low + both, s.censored_high)
-
-
 def _curves(claim: Claim, est: Estimator, group: Group, names: list[str], level: float,
             min_runs: int) -> Judgment | None:
     metrics = sorted(est.select.select(names), key=lambda m: (MetricName.parse(m).T is None, MetricName.parse(m).T or 0))
@@ -334,7 +325,7 @@ def _curves(claim: Claim, est: Estimator, group: Group, names: list[str], level:
             skipped.append(_label(metric))
             continue
         effects = [p for run in group.runs if (p := _effect(claim, target, run, metric)) is not None]
-        s = _summarize_effects(effects, level)
+        s = summarize(effects, level)
         if s is None:
             parts.append(Part(metric, None, reference, INCONCLUSIVE, "fewer than 2 steps logged", change=True))
             continue
