@@ -119,3 +119,14 @@ def test_reproduce_runs_the_presets_writes_one_report_and_resumes(tmp_path):
     assert "python -m rgexp.reproduce scale=quick seeds=2 presets=smoke" in text
     again = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0 and "smoke: done before (2 runs), skipped" in again.stdout
+
+
+def test_headlines_of_a_preset_with_several_configs_are_per_config():
+    from rgexp.report.results import _preset_headlines
+
+    records = _records([1.0, 1.0])
+    records[1].params["sampler.L"] = "16"
+    records[0].params["sampler.L"] = "8"
+    rows = _preset_headlines("smoke", records)
+    assert {r[0] for r in rows} == {"smoke (sampler.L=8)", "smoke (sampler.L=16)"}
+    assert next(r[2] for r in rows if r[0] == "smoke (sampler.L=8)" and "Monte Carlo" in r[1]) == "0.13 (n=1)"

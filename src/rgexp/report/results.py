@@ -19,6 +19,7 @@ import numpy as np
 from rgexp.constants import T_C
 from rgexp.metric_names import PEAK_RSS_GB, cost_metric
 from rgexp.report.build import Report
+from rgexp.report.collect import group_runs
 from rgexp.report.document import Block, Figure, Heading, Para, Table, to_markdown
 from rgexp.report.figures import figure_path
 from rgexp.report.intervals import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, format_pm
@@ -70,9 +71,9 @@ def _verdict_table(rows: list[Judgment], links: Mapping[str, str], with_kind: bo
 
 
 def headline_rows(preset: str, records: list[RunRecord]) -> list[list[str]]:
-    """[preset, quantity, value] for each headline the preset's runs logged: one metric as mean ± std
-    over seeds, a family of curves (one per start temperature, layer) as the range of its curves'
-    seed means."""
+    """[preset, quantity, value] for each headline the runs (seeds of one config) logged: one metric
+    as mean ± std over seeds, a family of curves (one per start temperature, layer) as the range of
+    its curves' seed means."""
     names = sorted({m for r in records for m in r.final})
     rows = []
     for label, select in HEADLINES:
@@ -92,6 +93,14 @@ def headline_rows(preset: str, records: list[RunRecord]) -> list[list[str]]:
             text = f"{min(per_curve):.4g} to {max(per_curve):.4g} over {len(per_curve)} curves"
         rows.append([preset, label, text])
     return rows
+
+
+def _preset_headlines(preset: str, records: list[RunRecord]) -> list[list[str]]:
+    """A preset's headline rows, group by group when its runs are more than seeds of one config."""
+    groups = group_runs(records) if records else []
+    if len(groups) <= 1:
+        return headline_rows(preset, records)
+    return [row for g in groups for row in headline_rows(f"{preset} ({g.label})", g.runs)]
 
 
 def _cost_table(presets: Mapping[str, Mapping], records: dict[str, RunRecord]) -> Table:
@@ -117,7 +126,7 @@ def write_results(path: Path, report: Report, records: list[RunRecord], presets:
     links = _copy_figures(report, report.scorecard, path.parent)
     by_id = {r.run_id: r for r in records}
     headlines = [row for preset, state in presets.items()
-                 for row in headline_rows(preset, [by_id[i] for i in state["runs"] if i in by_id])]
+                 for row in _preset_headlines(preset, [by_id[i] for i in state["runs"] if i in by_id])]
     figures = [Figure(link, f"{claim_text(next(r for r in report.scorecard if (r.claim.figure or r.claim.key) == key))}")
                for key, link in links.items()]
     blocks: list[Block] = [
