@@ -1,5 +1,8 @@
 """Exact values of the models the harness samples, each with its source: the one registry.
 
+Every value here, with its citation, is restated in the repository's ``docs/references.md`` (with
+the published measurements and the sources' settings the project relies on).
+
 Units J = k_B = 1 (a coupling J scales T_c by |J|). Everything that uses an exact value — the
 samplers' T_c, the exact magnetization, the torus correlators, the reference lines of the figures,
 the report's references and the YAML (through the ``exact`` resolver, e.g.
@@ -15,6 +18,11 @@ the report's references and the YAML (through the ``exact`` resolver, e.g.
   d/2 <= σ < σ_* (Fisher, Ma & Nickel 1972; Sak 1973), so Δ_σ = (d − σ)/2; mean field below
   d/2 (periodic finite-size scaling gives Δ_σ = d/4); the short-range class above σ_* = 7/4
   (= 2 − η_SR) in d = 2. T_c, ν and Δ_ε have no closed form there (None).
+- :data:`PUBLISHED_T_C`: measured, not exact — the long-range T_c published with its error
+  (Angelini, Parisi & Ricci-Tersenghi 2014), by (d, σ, couplings convention).
+
+:func:`reference` gives a quantity of a run's model by name (``"T_c"``, ``"delta_sigma"``, …): the
+one look-up of the comparison report's claims (``rgexp/report/claims.yaml``).
 """
 
 from __future__ import annotations
@@ -23,7 +31,8 @@ import math
 import numbers
 from dataclasses import dataclass
 
-__all__ = ["ExactValues", "ISING_2D", "CHAIN_1D", "T_C", "SIGMA_STAR_2D", "long_range", "exact", "MODELS"]
+__all__ = ["ExactValues", "ISING_2D", "CHAIN_1D", "T_C", "SIGMA_STAR_2D", "long_range", "exact", "MODELS",
+           "Published", "PUBLISHED_T_C", "QUANTITIES", "reference"]
 
 
 @dataclass(frozen=True)
@@ -100,3 +109,50 @@ def exact(path: str, *args: float) -> float:
         known = [k for k, v in vars(values).items() if v is not None and k != "source"]
         raise ValueError(f"exact: {path!r} has no exact value; known for {model}: {', '.join(known)}")
     return value
+
+
+@dataclass(frozen=True)
+class Published:
+    """A published measurement: its value, the error on the last digits as published, the source."""
+
+    value: float
+    error: float
+    source: str
+
+
+_ANGELINI = "M. C. Angelini, G. Parisi, F. Ricci-Tersenghi, Phys. Rev. E 89, 062120 (2014)"
+# Long range, J = 1, cluster Monte Carlo on L = 2^n, extrapolated Binder crossings. The couplings
+# convention matters at finite L (images: summed over periodic images; minimum_image: one coupling
+# at the minimum-image distance); the two agree only in the thermodynamic limit.
+PUBLISHED_T_C: dict[tuple[int, float, str], Published] = {
+    (2, 1.6, "images"): Published(5.29321, 0.00004, _ANGELINI),
+    (1, 0.875, "minimum_image"): Published(2.10589, 0.00001, _ANGELINI),
+}
+
+QUANTITIES = ("T_c", "delta_sigma", "delta_epsilon", "beta", "nu", "K_star")
+
+
+def reference(quantity: str, model: str, *, J: float = 1.0, sigma: float | None = None, d: int | None = None,
+              couplings: str = "images") -> float | None:
+    """``quantity`` of a run of ``model`` (``ising2d``, ``chain1d``, ``long_range`` with its σ, d
+    and couplings convention); None where none is known (no closed form, no published value, a σ
+    outside the long-range regimes). T_c scales with |J|; a long-range T_c is a published one
+    (:data:`PUBLISHED_T_C`). Unknown names raise ``ValueError`` naming the allowed ones."""
+    if quantity not in QUANTITIES:
+        raise ValueError(f"reference: unknown quantity {quantity!r}; allowed: {', '.join(QUANTITIES)}")
+    if model == "long_range":
+        if sigma is None or d is None:
+            return None
+        if quantity == "T_c":
+            found = PUBLISHED_T_C.get((int(d), round(float(sigma), 6), couplings))
+            return found.value * abs(J) if found is not None else None
+        try:
+            values = long_range(float(sigma), int(d))
+        except ValueError:
+            return None
+    elif model in MODELS:
+        values = MODELS[model]
+    else:
+        raise ValueError(f"reference: unknown model {model!r}; allowed: {', '.join(MODELS)}, long_range")
+    value = getattr(values, quantity)
+    return value * abs(J) if value is not None and quantity == "T_c" else value

@@ -1,11 +1,14 @@
 """``python -m rgexp.reproduce [scale=paper] [seeds=3] [presets=a,b,…] [jobs=1] [out=DIR]
-[level=0.95] [tracking.root=…|tracking.uri=…|tracking=server]`` — every source in one command.
+[results=FILE] [level=0.95] [tracking.root=…|tracking.uri=…|tracking=server]`` — every source in one command.
 
 Runs each preset (``rgexp/conf/experiment``) at ``scale`` with seeds 0 … seeds−1 as one sweep per preset
 (``jobs`` > 1: in parallel with Hydra's joblib launcher), then writes one reproduction report across
 all of them: the scorecard of every claim of every source, with its figures, as report.md/.html in
 ``out`` (default ``reports/reproduce/<scale>-<time>``) and as artifacts of a run of the MLflow
-experiment ``reproduce``. Resumable: ``out/reproduce.json`` records each preset's finished runs;
+experiment ``reproduce``; and the results file (``results``; default ``docs/results.md`` of the
+source checkout the package runs from, else ``out/results.md``: :mod:`rgexp.report.results`) with
+its provenance — commit and clean tree, dates, command, machine, wall time and peak memory per
+preset. Resumable: ``out/reproduce.json`` records each preset's finished runs;
 running the same command with the same ``out`` again skips the presets already done (a preset
 interrupted part-way runs again as a whole). Bad arguments: one line, exit status 2.
 """
@@ -32,8 +35,8 @@ class UsageError(ValueError):
 
 def parse_args(args: list[str]) -> dict:
     """key=value arguments -> options; tracking overrides are passed on to every run and the report."""
-    opts = {"scale": "paper", "seeds": 3, "presets": list(PRESETS), "jobs": 1, "out": None, "level": 0.95,
-            "tracking": []}
+    opts = {"scale": "paper", "seeds": 3, "presets": list(PRESETS), "jobs": 1, "out": None, "results": None,
+            "level": 0.95, "tracking": [], "argv": list(args)}
     for arg in args:
         key, eq, value = arg.partition("=")
         if not eq or not value:
@@ -46,13 +49,13 @@ def parse_args(args: list[str]) -> dict:
             opts[key] = int(value)
         elif key == "presets":
             opts["presets"] = [p for p in value.split(",") if p]
-        elif key == "out":
-            opts["out"] = Path(value)
+        elif key in ("out", "results"):
+            opts[key] = Path(value)
         elif key == "level":
             opts["level"] = float(value)
         else:
             raise UsageError(f"bad argument {arg!r}; allowed: scale=quick|paper, seeds=N>=1, jobs=N>=1, "
-                             "presets=a,b, out=DIR, level=X, tracking.<key>=…")
+                             "presets=a,b, out=DIR, results=FILE, level=X, tracking.<key>=…")
     return opts
 
 
@@ -68,12 +71,17 @@ def _run_preset(preset: str, opts: dict) -> tuple[list[str], float, str]:
     return runs, time.perf_counter() - t0, "" if proc.returncode == 0 else proc.stderr.strip()[-400:]
 
 
-def _report(run_ids: list[str], out: Path, opts: dict, seconds: float) -> int:
+def _report(state: dict, out: Path, opts: dict, code: list[tuple[str, str]], started: str) -> int:
     from rgexp.report.__main__ import compose_tracker
     from rgexp.report.build import build_report
     from rgexp.report.names import is_diagnostic
+    from rgexp.report.provenance import command_line
+    from rgexp.report.results import write_results
     from rgexp.tracking import log_report, read_runs
 
+    presets = {p: state[p] for p in opts["presets"]}
+    run_ids = [r for s in presets.values() for r in s["runs"]]
+    seconds = sum(s["seconds"] for s in presets.values())
     tracker = compose_tracker([*opts["tracking"], "name=reproduce"])  # the report's own experiment
     finished = [r for r in read_runs(tracker, run_ids=run_ids, history=lambda n: not is_diagnostic(n))
                 if r.status == "FINISHED"]
@@ -88,11 +96,29 @@ def _report(run_ids: list[str], out: Path, opts: dict, seconds: float) -> int:
     run_id = log_report(tracker, "reproduce", out, {"report_runs": ",".join(r.run_id for r in finished),
                                                     "report_selection": selection, "report_verdicts": counts})
     print(f"rgexp.reproduce: logged as artifacts report/ of run {run_id} (experiment 'reproduce')")
+    results = write_results(_results_path(opts, out), report, finished, presets,
+                            command=command_line("rgexp.reproduce", opts["argv"]), code=code, started=started,
+                            finished=time.strftime("%Y-%m-%d %H:%M:%S %Z"), level=opts["level"],
+                            min_runs=min(2, opts["seeds"]))
+    print(f"rgexp.reproduce: wrote {results}")
     return 0
+
+
+def _results_path(opts: dict, out: Path) -> Path:
+    """``results=``, else the checkout's docs/results.md, else (an installed package) out/results.md."""
+    from rgexp.report.provenance import checkout_root
+
+    if opts["results"] is not None:
+        return opts["results"]
+    root = checkout_root()
+    return root / "docs" / "results.md" if root is not None else out / "results.md"
 
 
 def reproduce(opts: dict) -> int:
     """Run what ``out/reproduce.json`` does not hold yet, then the report; returns the exit status."""
+    from rgexp.report.provenance import code_state
+
+    code, started = code_state(), time.strftime("%Y-%m-%d %H:%M:%S %Z")  # before anything is written
     out = opts["out"] or Path("reports") / "reproduce" / f"{opts['scale']}-{time.strftime('%Y%m%d-%H%M%S')}"
     out.mkdir(parents=True, exist_ok=True)
     state_file = out / "reproduce.json"
@@ -108,8 +134,7 @@ def reproduce(opts: dict) -> int:
         state[preset] = {"runs": runs, "seconds": seconds}
         state_file.write_text(json.dumps(state, indent=1))
         print(f"rgexp.reproduce: {preset}: {len(runs)} runs in {seconds / 60:.1f} min")
-    run_ids = [r for p in opts["presets"] for r in state[p]["runs"]]
-    return _report(run_ids, out, opts, sum(state[p]["seconds"] for p in opts["presets"]))
+    return _report(state, out, opts, code, started)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -230,8 +230,11 @@ def synthetic_report(synthetic, shared_root, tmp_path_factory):
 
 
 def verdicts(md: str) -> dict[tuple[str, str], dict[str, str]]:
+    """(group, metric) -> its appendix row (a trend's curve: ``metric (last − first step)``)."""
     header, rows = table_after(md, "## Appendix A. Verdicts per metric")
-    return {(r[1], r[2]): dict(zip(header, r)) for r in rows}
+    out = {(r[1], r[3]): dict(zip(header, r)) for r in rows}
+    assert len(out) == len(rows), "a metric judged twice in one group"
+    return out
 
 
 def scorecard(md: str) -> dict[tuple[str, str, str], dict[str, str]]:
@@ -253,17 +256,16 @@ def scorecard(md: str) -> dict[tuple[str, str, str], dict[str, str]]:
     (NN_LABEL.format(64), "flow/delta_sigma", "inconclusive"),
     (NN_LABEL.format(8), "flow/temperature/T1.5000", "reproduced"),
     (NN_LABEL.format(16), "flow/temperature/T3.5000", "not reproduced"),
-    (NN_LABEL.format(8), "flow/temperature/T* (last − first step)", "reproduced"),
-    (NN_LABEL.format(16), "flow/temperature/T* (last − first step)", "not reproduced"),
-    (NN_LABEL.format(32), "flow/temperature/T* (last − first step)", "inconclusive"),
+    (NN_LABEL.format(8), "flow/temperature/T1.5000 (last − first step)", "reproduced"),
+    (NN_LABEL.format(8), "flow/temperature/T3.5000 (last − first step)", "reproduced"),
+    (NN_LABEL.format(16), "flow/temperature/T1.5000 (last − first step)", "not reproduced"),  # 1.6 -> 1.25
+    (NN_LABEL.format(32), "flow/temperature/T3.5000 (last − first step)", "inconclusive"),
     (LR_LABEL, "mc/delta_sigma", "reproduced"),
     (LR_LABEL, "flow/delta_sigma", "reproduced"),  # "does NOT converge" holds
-    (LR_LABEL, "stack/temperature/T* (last − first step)", "reproduced"),
+    (LR_LABEL, "stack/temperature/T5.0000 (last − first step)", "reproduced"),
     (CHAIN_LABEL, "rg/coupling/T1.0000", "reproduced"),
-    (CHAIN_LABEL, "rg/coupling/T* (last − first step)", "reproduced"),
+    (CHAIN_LABEL, "rg/coupling/T1.0000 (last − first step)", "reproduced"),
     (CHAIN_LABEL, "variational/coupling/T1.0000", "reproduced"),  # equal to the closed form to rounding
-    (CHAIN_LABEL, "stack/coupling/T* (last − first step)", "inconclusive"),  # not logged
-    (NN_LABEL.format(8), "rg/temperature/T* (last − first step)", "inconclusive"),  # never logged
 ])
 def test_each_verdict_branch(synthetic_report, group, metric, verdict):
     rows = verdicts(synthetic_report)
@@ -273,9 +275,10 @@ def test_each_verdict_branch(synthetic_report, group, metric, verdict):
 
 def test_verdict_reasons_and_intervals(synthetic_report, synthetic):
     rows = verdicts(synthetic_report)
-    assert rows[(NN_LABEL.format(32), "flow/delta_sigma")]["why"].startswith("too wide")
+    assert "wider than 0.125 ± 0.0312" in rows[(NN_LABEL.format(32), "flow/delta_sigma")]["why"]
     assert rows[(NN_LABEL.format(64), "flow/delta_sigma")]["why"] == "1 run(s) < min_runs=2"
-    assert rows[(NN_LABEL.format(8), "rg/temperature/T* (last − first step)")]["why"] == "metric missing"
+    # claims whose metrics a group did not log have no rows (RG, the chain's stacked RBM)
+    assert not [k for k in rows if k[1].startswith(("rg/temperature", "stack/coupling"))]
     assert (NN_LABEL.format(8), "mc/delta_sigma") not in rows  # only the long-range runs logged it
     assert rows[(NN_LABEL.format(8), "flow/delta_epsilon")]["verdict"] == "inconclusive"
     assert rows[(NN_LABEL.format(8), "flow/delta_epsilon")]["why"] == "metric missing at the stage's last step"
@@ -298,17 +301,29 @@ FLOW_TC = "the RBM flow approaches T_c (every start ends at the fixed point) (dm
     (FLOW_TC, NN_LABEL.format(8), "by start temperature", "reproduced"),
     (FLOW_TC, NN_LABEL.format(16), "by start temperature", "not reproduced"),
     (FLOW_TC, NN_LABEL.format(32), "by start temperature", "inconclusive"),  # seeds end 1.85, 2.95, 2.4
-    ("long range: the RBM flow does NOT converge to the correct Δ_σ (short2020)", LR_LABEL,
+    ("long range: the RBM flow does NOT converge to the correct Δ_σ (short2020 abstract)", LR_LABEL,
      "each metric at its last step", "reproduced"),
-    ("long range: the stacked RBM moves toward low temperature (short2020)", LR_LABEL,
+    ("long range: the stacked RBM moves toward low temperature (short2020 abstract)", LR_LABEL,
      "last − first step, every curve", "reproduced"),
-    ("1D: decimation flows to the stable fixed point K* = 0 (exact)", CHAIN_LABEL, "last − first step, every curve",
-     "reproduced"),
 ])
 def test_scorecard_rows(synthetic_report, claim, group, estimator, verdict):
     rows = scorecard(synthetic_report)
     assert (claim, group, estimator) in rows, sorted(rows)
     assert rows[(claim, group, estimator)]["verdict"] == verdict, rows[(claim, group, estimator)]
+
+
+@pytest.mark.parametrize("claim,group,kind", [
+    ("1D: decimation flows to the stable fixed point K* = 0 (exact)", CHAIN_LABEL, "baseline (measured vs exact)"),
+    ("the RBM stack of the exact variational-RG mapping reproduces decimation (mehta2014)", CHAIN_LABEL,
+     "construction (cannot fail on data)"),
+    ("Δ_σ at T_c equals the exact value (exact)", LR_LABEL, "baseline (measured vs exact)"),
+])
+def test_checks_of_exact_results_are_a_table_of_their_own(synthetic_report, claim, group, kind):
+    header, rows = table_after(synthetic_report, "## Checks of exact results")
+    found = [dict(zip(header, r)) for r in rows if r[0] == claim and r[2] == group]
+    assert len(found) == 1 and found[0]["kind"] == kind and found[0]["verdict"] == "reproduced", found
+    assert claim not in synthetic_report[synthetic_report.index("## Scorecard"):
+                                         synthetic_report.index("## Checks of exact results")]
 
 
 def test_scorecard_summarises_starts_and_skips_what_was_not_logged(synthetic_report):

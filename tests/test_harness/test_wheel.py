@@ -68,6 +68,7 @@ def test_wheel_holds_the_configs_and_runs_the_smoke_preset_from_anywhere(tmp_pat
     shipped = {n for n in zipfile.ZipFile(wheel).namelist() if n.endswith(".yaml")}
     conf = ROOT / "src" / "rgexp" / "conf"
     expected = {f"rgexp/conf/{p.relative_to(conf).as_posix()}" for p in conf.rglob("*.yaml")}
+    expected |= {"rgexp/report/claims.yaml"}  # the report's claims, read as package data
     assert expected and shipped == expected, f"missing from the wheel: {sorted(expected - shipped)}"
 
     python = _fresh_venv(tmp_path, wheel)

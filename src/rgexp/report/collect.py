@@ -13,13 +13,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from typing import TYPE_CHECKING
+
 from scipy import stats
 
 from rgexp.config import HARMLESS_GROUPS, HARMLESS_SETTINGS
 from rgexp.metric_names import CENSORED, CI_HIGH, CI_LEVEL, CI_LOW, ERR, companions_of, stage_of
 from rgexp.report.intervals import Point
-from rgexp.analysis.scaling import censored_metric
-from rgexp.tracking import RunRecord
+
+if TYPE_CHECKING:  # the verdicts read runs without importing the tracking backend
+    from rgexp.tracking import RunRecord
 
 __all__ = ["IGNORED", "Group", "Series", "group_runs", "split_overrides", "value_at", "point_at", "final_point", "last_step",
            "stage_last_step", "steps_of", "series"]
@@ -190,6 +193,8 @@ def _censored(run: RunRecord, metric: str, names: dict[str, str], step: int | No
     fit logged it (its ``censored`` companion), else inferred from today's bounds (older runs)."""
     logged = value_at(run, names[CENSORED], step) if CENSORED in names else None
     if logged is None or math.isnan(logged):
+        from rgexp.analysis.scaling import censored_metric  # only for runs logged before: it loads the analysis
+
         return censored_metric(metric, lo, hi)
     return 0 if logged == 0 else int(math.copysign(1, logged))
 

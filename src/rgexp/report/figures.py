@@ -19,14 +19,13 @@ import seaborn as sns  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from rgexp.analysis.figures import key_temperatures, temperature_colours, temperature_label  # noqa: E402
+from rgexp.analysis.labels import step_label  # noqa: E402
 from rgexp.metric_names import parse_temperature, stage_of  # noqa: E402
 from rgexp.report.collect import Series  # noqa: E402
 from rgexp.report.names import slug  # noqa: E402
 
-__all__ = ["XLABELS", "family_figure", "stage_figure", "claim_figure", "figure_path", "save_figure"]
+__all__ = ["family_figure", "stage_figure", "claim_figure", "figure_path", "save_figure"]
 
-XLABELS = {"flow": "flow length", "flow_binned": "flow length", "flow_binned_energy": "flow length",
-           "rg": "RG step", "stack": "stacked-RBM layer", "variational": "RG step"}
 _MAX_COLUMNS = 3
 
 
@@ -101,7 +100,7 @@ def family_figure(family: str, per_group: dict[str, dict[str, Series]],
             else:  # many curves: no markers (they would bury the lines), only T = 0 and ∞ in the legend
                 _band(ax, s, colours[label], temperature_label(temperature[label], keyed=True), marker="")
         _references(ax, references.get(group, {}), colours, reference_label)
-        _finish(ax, XLABELS.get(stage, "step"), group, legend=False)
+        _finish(ax, step_label(stage), group, legend=False)
         key_temperatures(fig, ax, mappable, key_label, fontsize="x-small")
     axes[0].set_ylabel(family)
     fig.suptitle(f"{family}: mean ± std over seeds")
@@ -125,7 +124,7 @@ def stage_figure(stage: str, per_metric: dict[str, dict[str, Series]],
         for group, s in curves.items():
             _band(ax, s, colours[group], group)
         _references(ax, references.get(metric, {}), colours, "")
-        _finish(ax, XLABELS.get(stage, "step"), metric)
+        _finish(ax, step_label(stage), metric)
     fig.suptitle(f"{stage}: mean ± std over seeds")
     return fig
 

@@ -1,4 +1,4 @@
-"""Mean ± std over seeds, confidence intervals for the mean, and the verdict rules.
+"""Mean ± std over seeds, confidence intervals for the mean, and the verdict rule.
 
 Interval for the mean of one metric over the n runs of a group (``level``, default 0.95):
 
@@ -9,19 +9,26 @@ Interval for the mean of one metric over the n runs of a group (``level``, defau
 - interval ``[x̄ − max(B, W_lo), x̄ + max(B, W_hi)]``. The seed scatter already contains the
   statistical noise; the runs' own errors are a floor for when a few seeds agree by chance.
 
-Verdicts (``reproduced`` means the source's claim is reproduced):
+Verdicts (``reproduced`` means the source's claim is reproduced) are equivalence tests: two
+one-sided tests of the interval against a band (:class:`Band`), the one rule of every claim:
 
 - inconclusive when fewer than ``min_runs`` runs (default 2: one run has no seed scatter) have the
   metric, or the metric is missing;
-- "equal" claims (the metric is the reference r): not reproduced if the interval excludes r
-  (beyond a numerical slack of 1e-9·max(1, |r|));
-  reproduced if it contains r and its larger half-width is at most the reference's tolerance τ
-  (rel_tol·|r| + abs_tol, see ``references``), i.e. the runs could have resolved a deviation of τ;
-  otherwise inconclusive ("too wide");
-- "differ" claims: reproduced if the interval excludes r, not reproduced if it contains r and is
-  at most τ wide on each side, otherwise inconclusive;
-- sign claims (a change is negative / positive): supported if the whole interval has the claimed
-  sign, contradicted if the whole interval has the other sign, else undecided.
+- "equals" r within τ: the band is [r − τ, r + τ]; reproduced when the whole interval lies inside
+  it, not reproduced when the whole interval lies outside it, else inconclusive (the interval
+  crosses an edge of the band, or is wider than it);
+- "differs": the same band, the verdicts the other way round;
+- "bracket" sides: the band [r − τ, r] just below T_c, [r, r + τ] just above, as "equals";
+- trends: the change (last − first step) in the claimed direction against the minimum effect δ:
+  the band (−∞, δ] is "no change of at least δ"; reproduced when the whole interval lies beyond δ,
+  not reproduced when it lies inside (−∞, δ], else inconclusive;
+- censored fits: a run whose interval reached its fit's search bound (``censored`` −1 / +1) has no
+  estimate on that side, so the interval is taken to extend to −∞ / +∞ there; a verdict that the
+  extended interval no longer supports is inconclusive ("censored"). Only a verdict that the
+  censored side cannot change stands.
+
+The edges carry a numerical slack of 1e-9·max(1, |edge|) (an exact construction logged next to its
+closed form agrees to rounding).
 """
 
 from __future__ import annotations
@@ -32,8 +39,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-__all__ = ["Point", "Summary", "summarize", "verdict_value", "sign_of", "REPRODUCED", "NOT_REPRODUCED",
-           "INCONCLUSIVE", "format_pm"]
+__all__ = ["Point", "Summary", "summarize", "Band", "band_verdict", "judge_interval", "format_interval",
+           "REPRODUCED", "NOT_REPRODUCED", "INCONCLUSIVE", "format_pm"]
 
 REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = "reproduced", "not reproduced", "inconclusive"
 
@@ -45,7 +52,7 @@ class Point:
     value: float
     err_lo: float = 0.0
     err_hi: float = 0.0
-    censored: int = 0  # −1 / +1: the logged interval ends at a fit's lower / upper search bound
+    censored: int = 0  # −1 / +1: the logged interval ends at a fit's lower / upper search bound (2: both sides)
 
 
 @dataclass(frozen=True)
@@ -65,16 +72,6 @@ class Summary:
     def censored(self) -> int:
         return self.censored_low + self.censored_high
 
-    @property
-    def half_width(self) -> float:
-        return max(self.mean - self.low, self.high - self.mean)
-
-    def contains(self, x: float) -> bool:
-        """``x`` in the interval, to numerical precision (an exact construction logged next to its
-        closed form agrees to rounding, and seeds that agree exactly give a zero-width interval)."""
-        slack = 1e-9 * max(1.0, abs(x))
-        return self.low - slack <= x <= self.high + slack
-
 
 def summarize(points: list[Point], level: float = 0.95) -> Summary | None:
     """The summary of finite ``points`` (None when there are none)."""
@@ -90,39 +87,66 @@ def summarize(points: list[Point], level: float = 0.95) -> Summary | None:
     w_lo = z * math.sqrt(sum(_finite(p.err_lo) ** 2 for p in points)) / n
     w_hi = z * math.sqrt(sum(_finite(p.err_hi) ** 2 for p in points)) / n
     return Summary(n, mean, std, mean - max(between, w_lo), mean + max(between, w_hi), level,
-                   sum(p.censored < 0 for p in points), sum(p.censored > 0 for p in points))
+                   sum(p.censored < 0 or p.censored == 2 for p in points), sum(p.censored > 0 for p in points))
 
 
 def _finite(x: float) -> float:
     return x if math.isfinite(x) else 0.0
 
 
-def verdict_value(s: Summary | None, reference: float, tolerance: float, expect: str,
-                  min_runs: int) -> tuple[str, str]:
-    """(verdict, reason) of an "equal" or "differ" claim about ``reference``."""
+@dataclass(frozen=True)
+class Band:
+    """The band a claim's interval is tested against: [low, high] (±∞ allowed), the verdict when the
+    whole interval lies inside it (``inside``), the other one when it lies wholly outside; ``name``
+    says it in words (``1/8 ± 0.031 = [0.094, 0.156]``)."""
+
+    low: float
+    high: float
+    inside: str
+    name: str
+
+    @property
+    def outside(self) -> str:
+        return NOT_REPRODUCED if self.inside == REPRODUCED else REPRODUCED
+
+
+def band_verdict(low: float, high: float, band: Band) -> str:
+    """The verdict of the interval [low, high] against ``band`` (no censoring, no run count)."""
+    slack_lo, slack_hi = (1e-9 * max(1.0, abs(x)) if math.isfinite(x) else 0.0 for x in (band.low, band.high))
+    if low >= band.low - slack_lo and high <= band.high + slack_hi:
+        return band.inside
+    if high < band.low - slack_lo or low > band.high + slack_hi:
+        return band.outside
+    return INCONCLUSIVE
+
+
+def format_interval(low: float, high: float) -> str:
+    """``[0.1, 0.2]``; an end at infinity (a censored side) as ``(−∞, 0.2]``."""
+    left = "(−∞" if low == -math.inf else f"[{low:.4g}"
+    right = "+∞)" if high == math.inf else f"{high:.4g}]"
+    return f"{left}, {right}"
+
+
+def judge_interval(s: Summary | None, band: Band, min_runs: int) -> tuple[str, str]:
+    """(verdict, reason) of a summary's interval against ``band``, by the rules above."""
     if s is None:
         return INCONCLUSIVE, "metric missing at the stage's last step"
     if s.n < min_runs:
         return INCONCLUSIVE, f"{s.n} run(s) < min_runs={min_runs}"
-    inside = s.contains(reference)
-    narrow = s.half_width <= tolerance
-    # a censored end is a bound, not an estimate: only an exclusion past the other end stands
-    beyond_censored = (s.censored_low and reference < s.high) or (s.censored_high and reference > s.low)
-    if s.censored and (inside or beyond_censored):
-        return INCONCLUSIVE, (f"censored: {s.censored} of {s.n} run(s) fitted to the search bound "
-                              f"(interval ends there, so it bounds Δ on that side only)")
-    if not inside:
-        why = f"interval excludes {reference:.4g}"
-        return (NOT_REPRODUCED if expect == "equal" else REPRODUCED), why
-    if not narrow:
-        return INCONCLUSIVE, f"too wide: ±{s.half_width:.3g} > tolerance {tolerance:.3g}"
-    why = f"interval contains {reference:.4g}, ±{s.half_width:.3g} <= tolerance {tolerance:.3g}"
-    return (REPRODUCED if expect == "equal" else NOT_REPRODUCED), why
-
-
-def sign_of(s: Summary) -> int:
-    """+1 / −1 when the whole interval is above / below 0, else 0."""
-    return 1 if s.low > 0 else -1 if s.high < 0 else 0
+    low = -math.inf if s.censored_low else s.low
+    high = math.inf if s.censored_high else s.high
+    verdict = band_verdict(low, high, band)
+    shown = format_interval(low, high)
+    if verdict == INCONCLUSIVE and s.censored and band_verdict(s.low, s.high, band) != INCONCLUSIVE:
+        side = " and ".join(w for w, k in (("below", s.censored_low), ("above", s.censored_high)) if k)
+        return INCONCLUSIVE, (f"censored: {s.censored} of {s.n} run(s) fitted to the search bound {side}, "
+                              f"so the interval is {shown} and could cross {band.name}")
+    if verdict == band.inside:
+        return verdict, f"interval {shown} inside {band.name}"
+    if verdict != INCONCLUSIVE:
+        return verdict, f"interval {shown} outside {band.name}"
+    wide = math.isfinite(band.high - band.low) and high - low > band.high - band.low
+    return INCONCLUSIVE, (f"interval {shown} {'wider than' if wide else 'crosses an edge of'} {band.name}")
 
 
 def format_pm(mean: float, std: float) -> str:
