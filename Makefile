@@ -1,5 +1,5 @@
 # rgexp: the two commands.  `make run` sets up and runs the default experiment;
-# `make test` sets up and runs the tests (this is what CI runs).
+# `make test` sets up and runs the fast tests; `make test-all` every test (this is what CI runs).
 PY ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -28,6 +28,7 @@ PARALLEL ?= -n auto --dist loadfile
 test: setup
 	$(BIN)/python -m pytest -q $(PARALLEL) $(PYTEST_ARGS)
 
+# every test, the slow tier included (`-m` overrides the `not slow` of pyproject's addopts)
 test-all: setup
 	$(BIN)/python -m pytest -q -m "slow or not slow" $(PARALLEL) $(PYTEST_ARGS)
 

@@ -128,7 +128,8 @@ def test_coarse_graining_sweep_runs_both_models_from_the_command_line(tmp_path):
             "flow.n_samples=10", "analysis.thermometer.epochs=1", "analysis.thermometer.n_samples=10",
             "analysis.scaling=null", "analysis.receptive.n_samples=40", "analysis.receptive.n_units=2"]
     proc = run_cli(["-m", "experiment=coarse_graining", f"tracking.root={tmp_path / 'mlruns'}",
-                    f"cache.directory={tmp_path / 'cache'}", "progress=false", *tiny], cwd=tmp_path, timeout=300)
+                    f"cache.directory={tmp_path / 'cache'}", "progress=false", "tracking.figures=false", *tiny],
+                   cwd=tmp_path, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
     runs = client.search_runs([client.get_experiment_by_name("coarse_graining").experiment_id])

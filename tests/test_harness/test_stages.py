@@ -39,18 +39,34 @@ def test_applicability_comes_from_the_model_and_lattice_not_the_list(smoke_cfg):
 
 
 def test_a_new_stage_is_a_module_and_a_list_entry(smoke_cfg, tmp_path, monkeypatch):
-    (tmp_path / "mean_spin.py").write_text(textwrap.dedent('''
+    from rgexp.ising.exact import transfer_matrix_thermo
+
+    (tmp_path / "mean_energy.py").write_text(textwrap.dedent('''
+        from rgexp.ising.observables import mean_energy
+
         NEEDS = ("data",)
-        GIVES = ("mean_spin",)
+        GIVES = ("mean_energy",)
 
         def run(ctx):
-            ctx.tracked.log_metrics({"mc/mean_spin": float(ctx.data.spins.mean())})
-            return float(ctx.data.spins.mean())
+            energies = []
+            for i in range(len(ctx.data.temperatures)):
+                e = mean_energy(ctx.data.at(i))
+                ctx.tracked.log_metrics({"mc/energy": e.value, "mc/energy_error": e.error}, step=i)
+                energies.append(e.value)
+            return energies
     '''))
     monkeypatch.setattr(rgexp.stages, "__path__", [*rgexp.stages.__path__, str(tmp_path)])
     memory = MemoryRun()
-    run_stages(smoke_cfg("stages=[monte_carlo,mean_spin]"), memory)
-    assert memory.history("mc/mean_spin")[0][0] == 0 and -1 <= memory.history("mc/mean_spin")[0][1] <= 1
+    cfg = smoke_cfg("stages=[monte_carlo,mean_energy]")
+    run_stages(cfg, memory)
+    # the new stage saw the listed stage's data: each temperature's ⟨e⟩ is the exact (transfer
+    # matrix) value of the L×L torus, within 5 of its autocorrelation-corrected errors
+    energy, error = dict(memory.history("mc/energy")), dict(memory.history("mc/energy_error"))
+    temperatures = list(cfg.sampler.temperatures)
+    assert sorted(energy) == list(range(len(temperatures)))
+    for i, T in enumerate(temperatures):
+        exact = transfer_matrix_thermo(cfg.sampler.L, T)["energy"]
+        assert 0 < error[i] < 0.05 and abs(energy[i] - exact) < 5 * error[i], (T, energy[i], error[i], exact)
 
 
 def test_subsampling_measurements_say_how_many_configurations_they_used(smoke_cfg):

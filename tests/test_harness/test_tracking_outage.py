@@ -7,8 +7,6 @@ The clock is simulated: pacing and budget are asserted on what happened, not on 
 
 from __future__ import annotations
 
-import time
-
 import matplotlib
 
 matplotlib.use("Agg")
@@ -357,19 +355,32 @@ def test_retry_seconds_is_checked_with_the_key_and_what_is_allowed():
 
 
 def test_mlflow_own_retries_are_off_for_a_server_so_a_refused_call_fails_at_once(monkeypatch):
-    """MLflow alone retries 7 times with backoff (minutes); rgexp's budget replaces that."""
+    """MLflow alone retries 7 times with backoff (minutes) and waits 120 s a request; rgexp's budget
+    replaces that: one connection attempt, with rgexp's request timeout (counted, not timed)."""
     import socket
+
+    import urllib3.util.connection
+
+    from rgexp.tracking.outage import REQUEST_TIMEOUT
 
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "7")
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "120")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+    attempts: list[tuple] = []
+    connect = urllib3.util.connection.create_connection
+
+    def counted(address, timeout=None, *args, **kwargs):
+        attempts.append((address, timeout))
+        return connect(address, timeout, *args, **kwargs)
+
+    monkeypatch.setattr(urllib3.util.connection, "create_connection", counted)
     tracker = MLflowTracker(uri=f"http://127.0.0.1:{port}", experiment="x", system_metrics=False)
-    t0 = time.monotonic()
     with pytest.raises(MlflowException) as info:
         tracker.client.get_experiment_by_name("x")
-    assert time.monotonic() - t0 < 5 and is_unavailable(info.value)
+    assert is_unavailable(info.value)
+    assert attempts == [(("127.0.0.1", port), REQUEST_TIMEOUT)]
 
 
 def test_a_sweeps_store_that_fails_before_its_jobs_is_one_line_and_exit_1(smoke_cfg, monkeypatch, capsys):
