@@ -12,7 +12,6 @@ disk and the command that completes the run) or 130 (stopped by a signal).
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from pathlib import Path
 
@@ -29,16 +28,50 @@ EXIT_TRACKING_LOST = 75  # EX_TEMPFAIL (sysexits.h): try again later, here once 
 
 
 def hydra_tags() -> tuple[dict[str, str], list[str]]:
-    """MLflow tags from Hydra's runtime (overrides, sweep id, job number) and the task overrides."""
+    """MLflow tags from Hydra's runtime (overrides, each config group's choice, sweep id, job number)
+    and the task overrides."""
+    from rgexp.cli import choice_tags
+    from rgexp.tracking.sweep import sweep_id_of
+
     hc = HydraConfig.get()
     overrides = list(hc.overrides.task)
-    tags = {"hydra_overrides": " ".join(overrides) or "(none)"}
+    tags = {"hydra_overrides": " ".join(overrides) or "(none)", **choice_tags(hc.runtime.choices)}
     if hc.mode == RunMode.MULTIRUN:
         sweep_dir = str(Path(hc.sweep.dir).resolve())
-        tags["sweep_id"] = hashlib.sha1(sweep_dir.encode()).hexdigest()[:12]
+        tags["sweep_id"] = sweep_id_of(sweep_dir)
         tags["sweep_dir"] = sweep_dir
         tags["job_num"] = str(hc.job.num)
     return tags, overrides
+
+
+def join_sweep(cfg: DictConfig, tags: dict[str, str], overrides: list[str]) -> str | None:
+    """In a sweep: nest the job's run under its parent (``tags``) and return its name, what varies
+    (``model=stacked_rbm seed=1``); None for a single run, a resume, or a sweep without a parent."""
+    from rgexp.cli import job_group, job_name
+    from rgexp.config import instantiate_group
+    from rgexp.tracking.sweep import nested_under, parent_for, read_record
+
+    hc = HydraConfig.get()
+    record = read_record(hc.sweep.dir) if hc.mode == RunMode.MULTIRUN and not cfg.get("resume") else None
+    if record is None:
+        return None
+    swept = record.get("swept", [])
+    parent = parent_for(record, instantiate_group(cfg.tracking, "tracking"), job_group(overrides, swept))
+    if parent is not None:
+        tags.update(nested_under(parent))
+    return job_name(overrides, swept, hc.runtime.choices)
+
+
+def close_family_of(cfg: DictConfig, run_id: str) -> list[str]:
+    """After a resumed run finished: its sweep's parent closed again (the aggregate of groups now
+    complete, its status); the lines to print, none for a run of no sweep."""
+    from rgexp.config import instantiate_group
+    from rgexp.tracking.sweep import close_after_resume
+
+    try:
+        return close_after_resume(instantiate_group(cfg.tracking, "tracking"), run_id) or []
+    except Exception as err:  # noqa: BLE001 — the run itself finished: say why its family was not updated
+        return [f"warning: the sweep of run {run_id} could not be closed again: {str(err).splitlines()[0]}"]
 
 
 def resume_hint(err: BaseException, cfg: DictConfig) -> str:
@@ -62,7 +95,8 @@ def _task(cfg: DictConfig) -> None:
 
     tags, overrides = hydra_tags()
     try:
-        result = run(cfg, tags=tags, overrides=overrides)
+        name = join_sweep(cfg, tags, overrides)
+        result = run(cfg, tags=tags, overrides=overrides, run_name=name)
     except ConfigError as err:
         print(f"rgexp: error: {explain(err, overrides)}", file=sys.stderr)
         sys.exit(2)
@@ -84,6 +118,9 @@ def _task(cfg: DictConfig) -> None:
         print(f"rgexp: run {result['run_id']} {result['status']}")
     else:
         print("rgexp: " + "\n".join(result["summary"]))
+    family = close_family_of(cfg, result["run_id"]) if cfg.get("resume") else []
+    if family:
+        print("rgexp: " + (family[0] if cfg.get("quiet") else "\n".join(family)))
 
 
 def main() -> None:
@@ -97,6 +134,10 @@ def main() -> None:
     except KeyboardInterrupt:  # Ctrl-C before a run installed its handler (imports, checks)
         print("rgexp: interrupted before any run started; nothing was written", file=sys.stderr)
         sys.exit(130)
+    finally:  # a sweep whose launcher stopped on a job's error: its parent ends FAILED, naming the runs
+        sweep = sys.modules.get("rgexp.tracking.sweep")  # (not imported: no sweep was opened)
+        if sweep is not None:
+            sweep.close_open_sweeps(failed=True)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,17 @@
 """Command-line support shared by ``python -m rgexp`` and ``python -m rgexp.report``: where the
-configs are, the argv fix-up, the pre-flight composition check with its one-line errors, and the
-up-front validation of every job of a sweep. No Hydra app runs here (that is :mod:`rgexp.__main__`).
+configs are, the argv fix-up, the pre-flight composition check with its one-line errors, the
+up-front validation of every job of a sweep, and a sweep's names from its overrides (the parent's
+title, each job's name and group of seeds: :mod:`rgexp.tracking.sweep` makes the runs). No Hydra
+app runs here (that is :mod:`rgexp.__main__`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from rgexp.errors import ConfigError, StorageError
 from rgexp.schema import register
@@ -17,10 +22,14 @@ from rgexp.schema import register
 CONFIG_DIR = str(Path(__file__).resolve().parent / "conf")
 register()  # the structured configs that the YAML files extend (rgexp.schema): before any composition
 MULTIRUN_FLAGS = ("-m", "--multirun")
+# ``report=false``: whether a sweep ends with its report, a setting of the sweep's callback (not of a run)
+SWEEP_REPORT = "++hydra.callbacks.tracking_store.report"
 
 
 def fix_argv(argv: list[str]) -> list[str]:
-    """``prog a=1 -m b=1,2`` -> ``prog -m a=1 b=1,2`` (a no-op without ``-m``)."""
+    """``prog a=1 -m b=1,2`` -> ``prog -m a=1 b=1,2`` (a no-op without ``-m``); ``report=X`` ->
+    the sweep callback's setting."""
+    argv = [argv[0], *(SWEEP_REPORT + a[len("report"):] if a.startswith("report=") else a for a in argv[1:])]
     if not any(a in MULTIRUN_FLAGS for a in argv[1:]):
         return argv
     return [argv[0], "-m", *[a for a in argv[1:] if a not in MULTIRUN_FLAGS]]
@@ -157,16 +166,10 @@ def check_sweep(argv: list[str]) -> str | None:
     if not any(a in MULTIRUN_FLAGS for a in args) or any(a.split("=")[0] in _OTHER_FLAGS for a in args):
         return None
     given = [a for a in args if a not in MULTIRUN_FLAGS]
-    parser = OverridesParser.create()
-    # A preset's own sweep (hydra.sweeper.params) comes first, as in Hydra's BasicSweeper: a key
-    # given on the command line replaces it.
-    parsed = parser.parse_overrides(_sweeper_params(given) + given)
-    swept = {o.key_or_group for o in parsed if o.is_sweep_override()}
-    try:
-        from hydra._internal.core_plugins.basic_sweeper import BasicSweeper  # Hydra's own expansion
-
-        jobs = [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
-    except Exception:  # noqa: BLE001 — glob() sweeps need Hydra's config loader: jobs check themselves
+    own = _sweeper_params(given)
+    swept = {o.key_or_group for o in OverridesParser.create().parse_overrides(own + given) if o.is_sweep_override()}
+    jobs = expand_sweep(given, own)
+    if jobs is None:
         return None
     for num, job in enumerate(jobs[:MAX_SWEEP_CHECK]):
         task = [o for o in job if not o.lstrip("+~").startswith("hydra")]
@@ -194,6 +197,21 @@ def explain(err: Exception, overrides: list[str]) -> str:
     return text
 
 
+def expand_sweep(overrides: list[str], sweeper_params: Mapping[str, Any] | list[str]) -> list[list[str]] | None:
+    """Every job's overrides, as Hydra's BasicSweeper expands them: a preset's own sweep
+    (``hydra.sweeper.params``) first, a key given on the command line replacing it. None for
+    what only Hydra's config loader can expand (``glob(…)`` sweeps)."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper  # Hydra's own expansion
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    params = sweeper_params if isinstance(sweeper_params, list) else [f"{k}={v}" for k, v in sweeper_params.items()]
+    try:
+        parsed = OverridesParser.create().parse_overrides([*params, *overrides])
+        return [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
+    except Exception:  # noqa: BLE001 — several exception types; the jobs check themselves
+        return None
+
+
 def _sweeper_params(overrides: list[str]) -> list[str]:
     """``hydra.sweeper.params`` of the config composed with the non-sweep ``overrides``, as overrides."""
     from hydra import compose, initialize_config_dir
@@ -208,3 +226,79 @@ def _sweeper_params(overrides: list[str]) -> list[str]:
         GlobalHydra.instance().clear()
     params = cfg.hydra.sweeper.get("params") or {}
     return [f"{k}={v}" for k, v in params.items()]
+
+
+# ------------------------------------------------------------------------------ a sweep's names
+SEED_KEYS = ("seed", "data_seed")
+
+
+def override_key(override: str) -> str:
+    """The key of an override: ``+model.x=1`` -> ``model.x``, ``seed=0,1`` -> ``seed``."""
+    return override.split("=", 1)[0].lstrip("+~")
+
+
+def seedlike(key: str) -> bool:
+    """Keys whose values do not set a group of seeds apart: the seeds, the device and the keys that
+    cannot change results (as the report groups runs, :mod:`rgexp.report.collect`)."""
+    from rgexp.config import HARMLESS_GROUPS, HARMLESS_SETTINGS
+
+    return key in (*SEED_KEYS, "device", *HARMLESS_SETTINGS) or re.split(r"[./]", key)[0] in HARMLESS_GROUPS
+
+
+@lru_cache(maxsize=1)
+def default_choices() -> dict[str, str | None]:
+    """The primary config's group choices (``conf/config.yaml``'s defaults list)."""
+    from omegaconf import OmegaConf
+
+    entries = OmegaConf.to_container(OmegaConf.load(Path(CONFIG_DIR) / "config.yaml")).get("defaults", [])
+    return {k: v for entry in entries if isinstance(entry, dict) for k, v in entry.items()}
+
+
+def choice_tags(choices: Mapping[str, Any]) -> dict[str, str]:
+    """Hydra's runtime choices as run tags ``model=stacked_rbm``: the project's groups, not Hydra's own
+    nor a preset's placement of its sizes (``scales/rbm_flow@_global_``)."""
+    return {str(g): str(c) for g, c in choices.items() if c is not None and not str(g).startswith("hydra")
+            and "@" not in str(g)}
+
+
+def _shown_choices(choices: Mapping[str, Any], swept: list[str]) -> list[str]:
+    """``group=option`` for each choice that is not the primary config's, nor swept, nor the preset
+    (whose name is the MLflow experiment's), nor a group that cannot change results."""
+    return [f"{g}={choices[g]}" for g, default in default_choices().items()
+            if g != "experiment" and g not in swept and not seedlike(g) and g in choices and choices[g] != default]
+
+
+def swept_keys(overrides: list[str], sweeper_params: Mapping[str, Any]) -> list[str]:
+    """The keys a sweep varies, in the order of Hydra's expansion: the preset's own sweep first."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parsed = OverridesParser.create().parse_overrides(list(overrides))
+    return list(dict.fromkeys([*map(str, sweeper_params), *(o.key_or_group for o in parsed if o.is_sweep_override())]))
+
+
+def job_name(job_overrides: list[str], swept: list[str], choices: Mapping[str, Any]) -> str:
+    """A sweep job's run name, what varies: the choices that differ from the primary config's, then
+    the swept values (``model=stacked_rbm seed=1``)."""
+    values = [o for o in job_overrides if override_key(o) in swept]
+    return " ".join(_shown_choices(choices, swept) + values) or "(no sweep)"
+
+
+def job_group(job_overrides: list[str], swept: list[str]) -> str:
+    """The job's group of seeds: its swept values but the seeds (``model=stacked_rbm``; "" when
+    only seeds vary)."""
+    return " ".join(o for o in job_overrides if override_key(o) in swept and not seedlike(override_key(o)))
+
+
+def sweep_title(overrides: list[str], sweeper_params: Mapping[str, Any]) -> str:
+    """What a sweep's parent is named after (behind its experiment's name): the group choices given,
+    the preset's own sweep and the sweep overrides, as typed (``model=stacked_rbm seed=0,1,2``)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parsed = OverridesParser.create().parse_overrides(list(overrides))
+    groups = set(default_choices()) - {"experiment"}
+    typed = [o.input_line for o in parsed if not o.is_sweep_override() and o.key_or_group in groups
+             and not seedlike(o.key_or_group)]
+    sweeps = [o for o in parsed if o.is_sweep_override()]
+    keys = {o.key_or_group for o in sweeps}
+    own = [f"{k}={v}" for k, v in sweeper_params.items() if str(k) not in keys]
+    return " ".join([*typed, *own, *(o.input_line for o in sweeps)]) or "(no sweep)"

@@ -128,12 +128,14 @@ def run(
     tags: dict[str, str] | None = None,
     overrides: list[str] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    run_name: str | None = None,
 ) -> dict[str, Any]:
     """Run every stage of ``cfg`` as one MLflow run and return its summary.
 
     ``overrides`` are the command-line overrides (used on resume to refuse result-changing ones);
     ``should_stop`` is polled at every safe point (each RBM update, between stages and between
-    temperatures), as SIGINT/SIGTERM/SIGUSR2 are.
+    temperatures), as SIGINT/SIGTERM/SIGUSR2 are. ``tags`` are set on a new run; ``run_name`` names
+    it (default ``<name>-seed<seed>``; a sweep's job: what varies, ``model=stacked_rbm seed=1``).
     Returns ``{"run_id", "status", "data_key", "metrics", "model", "summary"}`` (``summary``: the
     lines a run ends with, :func:`rgexp.summary.run_summary`).
     Raises ConfigError before any work for bad input, Interrupted after checkpointing on a stop.
@@ -145,7 +147,7 @@ def run(
         tracked = v.parts.tracker.reopen(v.settings.resume)
     else:
         params = flatten({k: x for k, x in OmegaConf.to_container(v.cfg, resolve=True).items() if k != "hydra"})
-        run_name = f"{v.settings.name}-seed{v.settings.seed}"
+        run_name = run_name or f"{v.settings.name}-seed{v.settings.seed}"
         tracked = v.parts.tracker.start(run_name, config_yaml, params, tags or {})
     stop = _StopFlag(should_stop)
     status = "FAILED"
@@ -154,7 +156,8 @@ def run(
             summary = _execute(v, tracked, config_yaml, stop)
         status = "FINISHED"
         lines = run_summary(tracked.run_id, status, v.settings.name, tracked.latest,
-                            *ui_address(v.parts.tracker.uri, tracked.experiment_id, tracked.run_id))
+                            *ui_address(v.parts.tracker.uri, tracked.experiment_id, tracked.run_id),
+                            report=v.parts.tracker.report_command())
         return summary | {"run_id": tracked.run_id, "status": status, "summary": lines}
     except Interrupted as err:
         status = "KILLED"

@@ -1,15 +1,24 @@
 """The few lines a run ends with: its id and status, the headline numbers of what it measured, its
-cost, and where to look. Pure: it formats the run's latest metric values (``TrackedRun.latest``)."""
+cost, and where to look. Pure: it formats the run's latest metric values (``TrackedRun.latest``).
+
+A sweep ends with one more block (:func:`sweep_summary`): the same headline numbers for every run of
+each group of seeds side by side, with their mean and 95% interval over the seeds
+(:func:`across_seeds`), which :func:`seed_aggregate` also turns into the metrics of the sweep's
+parent run (:mod:`rgexp.tracking.sweep`).
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
-from rgexp.metric_names import (ANY, CENSORED, CI_HIGH, CI_LOW, ERR, PEAK_RSS_GB, SECONDS, Select, companions_of,
-                                cost_metric)
+from rgexp.metric_names import (ANY, CENSORED, CI_HIGH, CI_LEVEL, CI_LOW, ERR, N_EFF, PEAK_RSS_GB, SECONDS,
+                                MetricName, Select, companions_of, cost_metric, hidden_companions, try_parse,
+                                with_companions)
 
-__all__ = ["HEADLINES", "run_summary", "ui_address"]
+__all__ = ["HEADLINES", "run_summary", "ui_address", "AcrossSeeds", "across_seeds", "aggregated", "seed_aggregate",
+           "SweepGroup", "sweep_summary", "LEVEL"]
 
 Latest = Mapping[str, tuple[int, float]]  # metric -> (its last step, its value there)
 
@@ -84,8 +93,9 @@ def ui_address(tracking_uri: str, experiment_id: str, run_id: str) -> tuple[str,
 
 
 def run_summary(run_id: str, status: str, experiment: str, latest: Latest, open_with: str,
-                address: str) -> list[str]:
-    """The lines printed when a run ends (without the ``rgexp:`` prefix of the first)."""
+                address: str, report: str | None = None) -> list[str]:
+    """The lines printed when a run ends (without the ``rgexp:`` prefix of the first); ``report``:
+    the command that reports on the experiment (default: ``python -m rgexp.report name=<experiment>``)."""
     lines = [f"run {run_id} {status} (experiment {experiment})"]
     lines += [f"  {h}" for label, select in HEADLINES if (h := _headline(latest, label, select))]
     if TOTAL_SECONDS in latest:
@@ -95,5 +105,183 @@ def run_summary(run_id: str, status: str, experiment: str, latest: Latest, open_
         lines.append(f"  open: {open_with}   then {address}")
     else:
         lines.append(f"  open: {address}")
-    lines.append(f"  report: python -m rgexp.report experiment={experiment}")
+    lines.append(f"  report: {report or f'python -m rgexp.report name={experiment}'}")
+    return lines
+
+
+# ----------------------------------------------------------------------------------- a sweep
+LEVEL = 0.95  # the interval over seeds a sweep reports
+COSTS = (TOTAL_SECONDS, PEAK_MEMORY)
+
+
+@dataclass(frozen=True)
+class AcrossSeeds:
+    """Values of one quantity over seeds: mean, sample std, n, and the Student-t interval of the
+    mean at ``LEVEL`` (std and interval nan for one value)."""
+
+    mean: float
+    std: float
+    n: int
+    ci_low: float
+    ci_high: float
+
+    @property
+    def sem(self) -> float:
+        """The standard error of the mean, std / √n."""
+        return self.std / math.sqrt(self.n)
+
+
+def across_seeds(values: Sequence[float], level: float = LEVEL) -> AcrossSeeds | None:
+    """Mean ± t_{(1+level)/2, n−1} · std/√n of the finite ``values`` (None when there is none)."""
+    xs = [float(v) for v in values if math.isfinite(v)]
+    if not xs:
+        return None
+    n, mean = len(xs), math.fsum(xs) / len(xs)
+    if n == 1:
+        return AcrossSeeds(mean, math.nan, 1, math.nan, math.nan)
+    from scipy import stats  # imported when a sweep ends
+
+    std = math.sqrt(math.fsum((x - mean) ** 2 for x in xs) / (n - 1))
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * std / math.sqrt(n)
+    return AcrossSeeds(mean, std, n, mean - half, mean + half)
+
+
+def aggregated(names: Sequence[str]) -> list[str]:
+    """The metrics a sweep aggregates over seeds: what the report judges (values, not their
+    companions; no diagnostics: training curves, Monte Carlo bookkeeping, system samples) and the
+    run's total cost."""
+    from rgexp.report.names import is_diagnostic
+
+    names = set(names)
+    values = names - hidden_companions(names)
+    return sorted(n for n in values if (not is_diagnostic(n) and try_parse(n) is not None) or n in COSTS)
+
+
+Curves = Mapping[str, Sequence[tuple[int, float]]]  # metric -> [(step, value), …] of one run
+
+
+def seed_aggregate(runs: Sequence[Curves], level: float = LEVEL) -> dict[int, dict[str, float]]:
+    """The metrics of a group's holder run, step by step: for each metric and each step some run
+    logged it at, the mean over the runs under the metric's own name (so that the holder's line
+    lies in the same chart as its runs') with the companions of the contract
+    (:mod:`rgexp.metric_names`): ``_err`` the standard error of the mean (the std over seeds is
+    err·√n), ``_ci_low``/``_ci_high`` the t interval at ``level``, ``_ci_level``, ``_n_eff`` the
+    number of seeds (independent: n_eff = n). One seed: the value and n only."""
+    per_step: dict[int, dict[str, list[float]]] = {}
+    for run in runs:
+        for name, curve in run.items():
+            for step, value in curve:
+                per_step.setdefault(int(step), {}).setdefault(name, []).append(value)
+    out: dict[int, dict[str, float]] = {}
+    for step, by_name in sorted(per_step.items()):
+        for name, values in sorted(by_name.items()):
+            s = across_seeds(values, level)
+            if s is None:
+                continue
+            spread = {} if s.n < 2 else dict(err=s.sem, ci_low=s.ci_low, ci_high=s.ci_high, ci_level=level)
+            out.setdefault(step, {}).update(with_companions(name, s.mean, n_eff=float(s.n), **spread))
+    return out
+
+
+@dataclass(frozen=True)
+class SweepGroup:
+    """One group of seeds of a sweep for its table: ``label`` what sets it apart ("" for a sweep
+    over seeds alone), ``runs`` each run's column head (``seed=1``) and latest metric values."""
+
+    label: str
+    runs: Sequence[tuple[str, Mapping[str, float]]]
+
+
+MAX_CURVE_ROWS = 4  # a headline over more curves (start temperatures, layers) is one row of ranges
+
+
+def _curve_tag(name: str, select: Select) -> str:
+    """What tells one of a headline's curves from the others: the fields it left open (T=1.5, RBM)."""
+    parsed = MetricName.parse(name)
+    parts = []
+    if select.path is ANY:
+        parts.append("/".join(parsed.path))
+    if select.L is ANY:
+        parts.append(f"L={parsed.L}")
+    if select.T is ANY:
+        parts.append(f"T={parsed.T:g}")
+    return " ".join(parts)
+
+
+def _names(group: SweepGroup, select: Select) -> list[str]:
+    """The metrics of a headline that some run of the group logged, curves in order of path and T."""
+    if select.name is not None:
+        return [select.name] if any(select.name in latest for _, latest in group.runs) else []
+    found = {n for _, latest in group.runs for n in select.select(latest)}
+
+    def order(name: str) -> tuple:
+        parsed = MetricName.parse(name)
+        return parsed.path, parsed.L or 0, parsed.T if parsed.T is not None else -1.0
+
+    return sorted(found, key=order)
+
+
+def _rows(group: SweepGroup, label: str, select: Select) -> list[tuple[str, list[str], str]]:
+    """(quantity, per-run cells, across seeds) of one headline: a row per curve, or one of ranges."""
+    names = _names(group, select)
+    if len(names) <= MAX_CURVE_ROWS:
+        return [(f"{label} {_curve_tag(n, select)}".rstrip() if select.name is None else label,
+                 [_cell(latest.get(n)) for _, latest in group.runs],
+                 _across([latest.get(n) for _, latest in group.runs])) for n in names]
+    ranges = [[latest[n] for n in names if n in latest] for _, latest in group.runs]
+    means = [s.mean for n in names if (s := across_seeds([lt[n] for _, lt in group.runs if n in lt])) is not None]
+    return [(f"{label} ({len(names)} curves)", [f"{min(r):.4g}…{max(r):.4g}" if r else "—" for r in ranges],
+             f"means {min(means):.4g} … {max(means):.4g}")]
+
+
+def _cell(value: float | None) -> str:
+    return "—" if value is None or not math.isfinite(value) else f"{value:.4g}"
+
+
+def _across(values: Sequence[float | None]) -> str:
+    s = across_seeds([v for v in values if v is not None])
+    if s is None:
+        return "—"
+    if s.n < 2:
+        return f"{s.mean:.4g} (n=1)"
+    return f"{s.mean:.4g} [{s.ci_low:.4g}, {s.ci_high:.4g}] (n={s.n})"
+
+
+def _table(group: SweepGroup, level: float) -> list[str]:
+    rows = [r for label, select in HEADLINES for r in _rows(group, label, select)]
+    rows += [(label, [_cell(latest.get(name)) for _, latest in group.runs],
+              _across([latest.get(name) for _, latest in group.runs]))
+             for label, name in (("cost: seconds", TOTAL_SECONDS), ("cost: peak memory, GB", PEAK_MEMORY))
+             if any(name in latest for _, latest in group.runs)]
+    head = ("quantity", [h for h, _ in group.runs], f"mean [{level:.0%} interval] (n)")
+    widths = [max(len(r[0]) for r in [head, *rows])]
+    widths += [max(len(r[1][i]) for r in [head, *rows]) for i in range(len(group.runs))]
+    lines = []
+    for quantity, cells, across in [head, *rows]:
+        lines.append("  " + "  ".join([quantity.ljust(widths[0]), *(c.rjust(w) for c, w in zip(cells, widths[1:])),
+                                       across]))
+    return lines
+
+
+def sweep_summary(title: str, status: str, parent_id: str, total: int, groups: Sequence[SweepGroup],
+                  problems: Sequence[str], open_with: str, address: str, report: str, written: str | None = None,
+                  level: float = LEVEL) -> list[str]:
+    """The lines a sweep ends with (without the ``rgexp:`` prefix of the first): its status, a table
+    per group of seeds (each headline quantity per finished run, and across seeds), where to look.
+    ``total``: the runs the sweep has (or was to have); ``problems``: one phrase per run that did
+    not finish (``seed=1 KILLED (resume: …)``)."""
+    n = sum(len(g.runs) for g in groups)
+    lines = [f"sweep '{title}' {status}: {n} of {total} runs finished (parent run {parent_id})"]
+    if problems:
+        lines.append(f"  not finished: {'; '.join(problems)}")
+        lines.append("  the parent holds no aggregate until every run has finished (resume a run and it is recomputed)")
+    for g in groups:
+        if g.label:
+            lines.append(f"  {g.label}:")
+        if g.runs:
+            lines += _table(g, level)
+    lines.append(f"  open: {open_with}   then {address}" if open_with else f"  open: {address}")
+    lines.append(f"  report: {report}")
+    if written:
+        lines.append(f"  the sweep's report: {written} (also artifacts report/ of the parent run)")
     return lines

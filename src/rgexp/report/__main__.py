@@ -3,8 +3,10 @@
 
 The project's Hydra config (``rgexp/conf/``) is composed with the config overrides (``experiment``,
 ``name``, ``tracking…``), exactly as ``python -m rgexp`` composes it, so ``experiment=X`` finds the
-MLflow experiment and store that X's runs were logged to. Every other argument is a report key.
-Bad arguments: one line on stderr, exit status 2.
+MLflow experiment and store that X's runs were logged to (``name=X``: the experiment of a run that
+used no preset, e.g. ``name=default``). ``sweep=ID`` without ``experiment``/``name`` reads that
+sweep's runs in whichever experiments they are: the command a sweep prints. Every other argument
+is a report key. Bad arguments: one line on stderr, exit status 2.
 """
 
 from __future__ import annotations
@@ -108,8 +110,9 @@ def compose_tracker(overrides: list[str]):
         raise UsageError(str(err)) from None
 
 
-def _selection(opts: Options, experiment: str) -> str:
-    parts = [f"runs={','.join(opts.runs)}"] if opts.runs else [f"experiment '{experiment}'"]
+def _selection(opts: Options, experiment: str | None) -> str:
+    """What was read, for the report's intro (``experiment`` None: every experiment)."""
+    parts = [f"runs={','.join(opts.runs)}"] if opts.runs else [f"experiment '{experiment}'"] if experiment else []
     parts += [f"sweep={opts.sweep}"] if opts.sweep else []
     parts += [f"tag.{k}={v}" for k, v in opts.tags.items()]
     return ", ".join(parts)
@@ -134,9 +137,11 @@ def run_report(opts: Options) -> int:
     from rgexp.tracking import log_report, read_runs
 
     tracker = compose_tracker(opts.overrides)
+    where = {o.split("=", 1)[0].lstrip("+~") for o in opts.overrides}
+    everywhere = bool(opts.sweep) and not where & {"experiment", "name", "tracking.experiment"}
     records = read_runs(tracker, sweep_id=opts.sweep, tags=opts.tags, run_ids=opts.runs or None,
-                        history=lambda name: not is_diagnostic(name))
-    selection = _selection(opts, tracker.experiment)
+                        history=lambda name: not is_diagnostic(name), every_experiment=everywhere)
+    selection = _selection(opts, None if everywhere else tracker.experiment)
     finished = [r for r in records if r.status == "FINISHED"]
     if not finished:
         found = f"{len(records)} found, none FINISHED" if records else "none found"

@@ -1,7 +1,11 @@
 """From run records to numbers: groups of seeds, each run's value (with errors) at a step.
 
 Runs are grouped by their params, ignoring the seeds and the keys that cannot change results
-(``IGNORED``); a group is labelled by the params that differ between groups.
+(``IGNORED``). A group is labelled in the words the runs were started with: its preset's name when
+the groups come from several (``rbm_flow``), then, among the groups of one preset, the config-group
+choices and the overrides that differ (``model=stacked_rbm``, ``model.layers=[1024,64]``; from the
+runs' tags). Runs without those tags (started from Python, or before they were written) are
+labelled by the params that differ.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from rgexp.report.intervals import Point
 from rgexp.analysis.scaling import censored_metric
 from rgexp.tracking import RunRecord
 
-__all__ = ["IGNORED", "Group", "Series", "group_runs", "value_at", "point_at", "final_point", "last_step",
+__all__ = ["IGNORED", "Group", "Series", "group_runs", "split_overrides", "value_at", "point_at", "final_point", "last_step",
            "stage_last_step", "steps_of", "series"]
 
 IGNORED_KEYS = {"seed", "data_seed", "device", *HARMLESS_SETTINGS}
@@ -45,7 +49,7 @@ def _relevant(params: dict[str, str]) -> tuple[tuple[str, str], ...]:
 
 
 def group_runs(records: list[RunRecord]) -> list[Group]:
-    """Groups in order of first appearance, labelled ``key=value, …`` by their differing params."""
+    """Groups in order of first appearance, labelled by what sets them apart (the module's docstring)."""
     groups: dict[tuple, Group] = {}
     for record in records:
         key = _relevant(record.params)
@@ -54,6 +58,19 @@ def group_runs(records: list[RunRecord]) -> list[Group]:
     if len(result) == 1:
         result[0].label = "all runs"
         return result
+    presets = [g.params.get("name", "") for g in result]
+    several = len(set(presets)) > 1
+    for preset in dict.fromkeys(presets):
+        members = [g for g, p in zip(result, presets) if p == preset]
+        for g, within in zip(members, _differences(members)):
+            g.label = f"{preset}: {within}" if several and within else (preset if several else within)
+    if len({g.label for g in result}) < len(result) or not all(g.label for g in result):
+        _label_by_params(result)
+    return result
+
+
+def _label_by_params(result: list[Group]) -> None:
+    """Labels ``key=value, …`` from the params that differ (runs without choice and override tags)."""
     keys = sorted({k for g in result for k, _ in g.key})
     # Compact labels name the keys with two or more values; a key that only some groups have (another
     # model's, e.g. sampler.sigma) is named only if the compact labels would not tell groups apart.
@@ -64,7 +81,55 @@ def group_runs(records: list[RunRecord]) -> list[Group]:
             g.label = ", ".join(f"{k}={_short(g.params[k])}" for k in differing if k in g.params) or "(defaults)"
         if len({g.label for g in result}) == len(result):
             break
-    return result
+
+
+def _differences(members: list[Group]) -> list[str]:
+    """For groups of one preset: the choices (tags ``model=…``) and typed overrides (tag
+    ``hydra_overrides``) in which they differ, one short line each ("" for a lone group)."""
+    if len(members) < 2:
+        return [""] * len(members)
+    from rgexp.cli import default_choices, override_key, seedlike
+
+    firsts = [g.runs[0] for g in members]
+    words: list[list[str]] = [[] for _ in members]
+    for group in (k for k in default_choices() if k != "experiment" and not seedlike(k)):
+        values = [r.tags.get(group) for r in firsts]
+        if len(set(values)) > 1:
+            for w, v in zip(words, values):
+                w.extend([f"{group}={v}"] if v is not None else [])
+    typed = [dict((override_key(o), o.split("=", 1)[1]) for o in split_overrides(r.tags.get("hydra_overrides", ""))
+                  if "=" in o) for r in firsts]
+    skip = {*default_choices(), "name"}
+    for key in dict.fromkeys(k for t in typed for k in t if k not in skip and not _ignored(k)):
+        values = [t.get(key, g.params.get(key)) for t, g in zip(typed, members)]
+        if len({str(v) for v in values}) > 1:
+            for w, v in zip(words, values):
+                w.extend([f"{key}={_short(str(v))}"] if v is not None else [])
+    return [" ".join(w) for w in words]
+
+
+def _ignored(key: str) -> bool:
+    return key in IGNORED_KEYS or key.startswith(IGNORED_PREFIXES) or key.startswith("hydra")
+
+
+def split_overrides(line: str) -> list[str]:
+    """A line of overrides (as the tag ``hydra_overrides`` joins them) back into overrides: split at
+    the spaces outside brackets and quotes (``sampler.temperatures=[1.5, 2.0]`` is one)."""
+    out, word, depth, quote = [], "", 0, ""
+    for ch in line:
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "[{(":
+            depth += 1
+        elif ch in "]})":
+            depth -= 1
+        elif ch == " " and depth == 0:
+            out, word = out + [word] if word else out, ""
+            continue
+        word += ch
+    return out + [word] if word else out
 
 
 def _short(value: str) -> str:

@@ -3,10 +3,13 @@
 Runs come out as plain ``RunRecord``s: no MLflow object leaves this package. A report is logged as
 the artifacts (``report/…``) of a dedicated run tagged ``rgexp_report=1`` in the experiment of the
 runs it reports on; ``read_runs`` always skips such runs, so a report never reports on a report.
+It skips the runs that hold a sweep (tag ``rgexp_sweep``: the parent and its groups,
+:mod:`rgexp.tracking.sweep`) too: they hold the aggregate over seeds, not a run of the pipeline.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,8 +23,11 @@ from rgexp.tracking.tracker import MLflowTracker, git_state
 
 
 REPORT_TAG = "rgexp_report"
+SWEEP_ROLE_TAG = "rgexp_sweep"  # on the runs that hold a sweep: "parent", or "group" (a group of seeds)
+PARENT_TAG = "mlflow.parentRunId"  # MLflow's nesting: the UI folds a run under the run this names
 _TAG_MAX = 5000  # MLflow tag values are capped (8,000 characters in 3.x); stay well below
-__all__ = ["REPORT_TAG", "RunRecord", "read_runs", "log_report"]
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_.-]+")  # ids that can go into a filter string as they are
+__all__ = ["REPORT_TAG", "SWEEP_ROLE_TAG", "PARENT_TAG", "RunRecord", "read_runs", "children_of", "log_report"]
 
 
 @dataclass(frozen=True)
@@ -85,31 +91,77 @@ def read_runs(
     tags: dict[str, str] | None = None,
     run_ids: list[str] | None = None,
     history: Callable[[str], bool] = lambda name: True,
+    every_experiment: bool = False,
 ) -> list[RunRecord]:
-    """Runs of ``tracker.experiment`` (or exactly ``run_ids``, in any experiment), oldest first.
+    """Runs of ``tracker.experiment`` (or exactly ``run_ids``, in any experiment; or, with
+    ``every_experiment`` and a ``sweep_id``, the sweep's runs wherever they are), oldest first.
 
     ``sweep_id`` and ``tags`` narrow the selection (all must match); ``history(name)`` says which
     metrics get their full step history read (one query each), the others only their final value.
-    Report runs (tag ``rgexp_report=1``) are never returned; runs of every status are (the caller
-    decides what to do with unfinished ones). Raises LookupError with a one-line message for a
-    missing store, experiment or run id, or a store that cannot be read (e.g. no server).
+    Report runs (tag ``rgexp_report=1``) and the runs that hold a sweep (tag ``rgexp_sweep``) are
+    never returned; runs of every status are (the caller decides what to do with unfinished ones).
+    Raises LookupError with a one-line message for a missing store, experiment or run id, or a
+    store that cannot be read (e.g. no server).
     """
     _require_store(tracker)
     wanted = dict(tags or {}) | ({"sweep_id": sweep_id} if sweep_id else {})
     try:
-        runs = _fetch_runs(tracker, run_ids)
-        names: dict[str, str] = {}
-        records = []
-        for run in sorted(runs, key=lambda r: (r.info.start_time or 0, r.info.run_id)):
-            if run.data.tags.get(REPORT_TAG) == "1" or not _tags_match(run.data.tags, wanted):
-                continue
-            exp_id = run.info.experiment_id
-            if exp_id not in names:
-                names[exp_id] = tracker.client.get_experiment(exp_id).name
-            records.append(_to_record(tracker.client, run, names[exp_id], history))
+        if every_experiment and sweep_id and not run_ids:
+            runs = _search(tracker, _every_experiment(tracker), _tag_filter("sweep_id", sweep_id))
+        else:
+            runs = _fetch_runs(tracker, run_ids)
+        records = _records(tracker, runs, wanted, history)
     except mlflow.exceptions.MlflowException as err:
         raise LookupError(f"cannot read runs from {tracker.uri}: {str(err).splitlines()[0]}") from None
     return records
+
+
+def children_of(tracker: MLflowTracker, parent_id: str, history: Callable[[str], bool] = lambda name: True,
+                holders: bool = False) -> list[RunRecord]:
+    """The runs nested directly under ``parent_id`` (in its experiment), oldest first: the pipeline's
+    runs, or with ``holders`` the runs that hold a group of the sweep."""
+    exp_id = tracker.client.get_run(parent_id).info.experiment_id
+    runs = _search(tracker, [exp_id], _tag_filter(PARENT_TAG, parent_id))
+    if holders:
+        return _records(tracker, [r for r in runs if SWEEP_ROLE_TAG in r.data.tags], {}, history, holders=True)
+    return _records(tracker, runs, {}, history)
+
+
+def _records(tracker: MLflowTracker, runs: list, wanted: dict[str, str], history: Callable[[str], bool],
+             holders: bool = False) -> list[RunRecord]:
+    """MLflow runs as records, oldest first, without report runs (nor, unless ``holders``, sweep holders)."""
+    names: dict[str, str] = {}
+    records = []
+    for run in sorted(runs, key=lambda r: (r.info.start_time or 0, r.info.run_id)):
+        skip = run.data.tags.get(REPORT_TAG) == "1" or (SWEEP_ROLE_TAG in run.data.tags and not holders)
+        if skip or not _tags_match(run.data.tags, wanted):
+            continue
+        exp_id = run.info.experiment_id
+        if exp_id not in names:
+            names[exp_id] = tracker.client.get_experiment(exp_id).name
+        records.append(_to_record(tracker.client, run, names[exp_id], history))
+    return records
+
+
+def _tag_filter(key: str, value: str) -> str | None:
+    """A search filter for tag ``key`` = ``value`` (None: ``value`` cannot go into one; match in Python)."""
+    return f"tags.`{key}` = '{value}'" if _PLAIN_ID.fullmatch(value) else None
+
+
+def _every_experiment(tracker: MLflowTracker) -> list[str]:
+    return [e.experiment_id for e in tracker.client.search_experiments()]
+
+
+def _search(tracker: MLflowTracker, exp_ids: list[str], filter_string: str | None) -> list:
+    """Every run of ``exp_ids`` matching ``filter_string``, all pages."""
+    runs, token = [], None
+    while exp_ids:
+        page = tracker.client.search_runs(exp_ids, filter_string or "", max_results=1000, page_token=token)
+        runs.extend(page)
+        token = page.token
+        if not token:
+            break
+    return runs
 
 
 def _fetch_runs(tracker: MLflowTracker, run_ids: list[str] | None) -> list:
@@ -123,14 +175,8 @@ def _fetch_runs(tracker: MLflowTracker, run_ids: list[str] | None) -> list:
             except mlflow.exceptions.MlflowException:
                 raise LookupError(f"runs: no run '{run_id}' in {tracker.uri}") from None
         return runs
-    exp_id = _experiment_id(tracker, tracker.experiment)
-    runs, token = [], None
-    while True:  # tags are matched by the caller, not in a filter string: values may hold any character
-        page = client.search_runs([exp_id], max_results=1000, page_token=token)
-        runs.extend(page)
-        token = page.token
-        if not token:
-            return runs
+    # tags are matched by the caller, not in a filter string: values may hold any character
+    return _search(tracker, [_experiment_id(tracker, tracker.experiment)], None)
 
 
 def log_report(tracker: MLflowTracker, experiment: str, directory: Path, tags: dict[str, str]) -> str:

@@ -14,6 +14,7 @@ import contextlib
 import fcntl
 import os
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -136,6 +137,16 @@ class MLflowTracker:
     def resume_command(self, run_id: str) -> str:
         """The command that continues ``run_id`` with this store (its pending record included)."""
         return resume_command(run_id, self._given_uri, self.root)
+
+    def report_command(self, sweep_id: str | None = None) -> str:
+        """The command that reports on this experiment's runs (``sweep_id``: on that sweep's, in
+        whichever experiments they are), with the tracking keys needed to find them."""
+        words = ["python -m rgexp.report", f"sweep={sweep_id}" if sweep_id else f"name={shlex.quote(self.experiment)}"]
+        if self._given_uri:
+            words.append(f"tracking.uri={shlex.quote(self._given_uri)}")
+        if self.root != Path("mlruns").resolve():
+            words.append(f"tracking.root={shlex.quote(str(self.root))}")
+        return " ".join(words)
 
     def _db_file(self) -> Path | None:
         """The database file of a ``sqlite:///`` store (None for servers and in-memory stores)."""
@@ -311,16 +322,30 @@ except ImportError:  # pragma: no cover
 
 
 class SweepSetup(Callback):
-    """Hydra callback: create the store and experiment once, before a multirun's jobs start."""
+    """Hydra callback, in the launching process of a multirun: before any job starts, create the
+    store, the experiment and the sweep's parent run (:func:`rgexp.tracking.sweep.open_sweep`); after
+    the last, close the parent with the sweep's aggregate over seeds and its report (``report``:
+    whether to build it; ``python -m rgexp report=false -m …`` sets it to false)."""
+
+    def __init__(self, report: bool = True) -> None:
+        self.report = bool(report)
 
     def on_multirun_start(self, config, **kwargs) -> None:
         """A store that fails here (a server gone since the pre-flight probe) ends the sweep with one
         line and exit 1, before any job starts, as a single run's setup would."""
         from hydra.utils import instantiate
 
+        from rgexp.tracking.sweep import open_sweep, plan_from_hydra
+
         tracker = instantiate(config.tracking)
         try:
             tracker._retrying("create the experiment", tracker.setup)
+            open_sweep(plan_from_hydra(config, tracker, report=self.report))
         except TrackingError as err:
             print(f"rgexp: error: {err}", file=sys.stderr)
             sys.exit(1)
+
+    def on_multirun_end(self, config, **kwargs) -> None:
+        from rgexp.tracking.sweep import close_open_sweeps
+
+        close_open_sweeps(failed=False)
