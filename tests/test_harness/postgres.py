@@ -27,10 +27,9 @@ def find_binaries() -> Path | None:
     """The directory holding initdb, pg_ctl, createuser and createdb (PATH first, then Debian's
     versioned /usr/lib/postgresql/<major>/bin, newest first), or None."""
     on_path = shutil.which("pg_ctl")
-    candidates = ([str(Path(on_path).parent)] if on_path else []) + sorted(
-        glob.glob("/usr/lib/postgresql/*/bin"), key=lambda d: int(Path(d).parent.name) if Path(d).parent.name.isdigit() else 0,
-        reverse=True)
-    for folder in candidates:
+    major = lambda folder: int(Path(folder).parent.name) if Path(folder).parent.name.isdigit() else 0  # noqa: E731
+    debian = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=major, reverse=True)
+    for folder in ([str(Path(on_path).parent)] if on_path else []) + debian:
         if all(os.access(Path(folder) / tool, os.X_OK) for tool in TOOLS):
             return Path(folder)
     return None

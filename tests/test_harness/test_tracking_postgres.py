@@ -12,9 +12,9 @@ and ``python -m rgexp tracking=server`` jobs as lab members would start them:
   ``test_tracking_server.py`` (SQLite): it computes on, catches up, and ends FINISHED with every
   metric step once.
 
-Slow tier, one module fixture (~90 s on 2 shared cores: 11 Python processes that import torch and
-MLflow, two server starts on a fresh PostgreSQL schema). Skipped only where the PostgreSQL
-binaries are not installed.
+Slow tier, one module fixture: nine ``python -m rgexp`` processes (each imports torch and MLflow)
+and two starts of a four-worker server, the first creating MLflow's schema in PostgreSQL. Skipped
+only where the PostgreSQL binaries are not installed.
 """
 
 from __future__ import annotations
@@ -89,8 +89,8 @@ def postgres():
 @pytest.fixture(scope="module")
 def server(postgres, tmp_path_factory):
     """The manual's ``mlflow server`` command on that database, artifacts in a temporary directory."""
-    srv = Server(tmp_path_factory.mktemp("pg_server"), backend=f"postgresql+psycopg2://mlflow:{PASSWORD}@127.0.0.1:{postgres.port}/mlflow",
-                 workers=4)
+    uri = f"postgresql+psycopg2://mlflow:{PASSWORD}@127.0.0.1:{postgres.port}/mlflow"
+    srv = Server(tmp_path_factory.mktemp("pg_server"), backend=uri, workers=4)
     documented = readme_line("MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false mlflow server", PASSWORD=PASSWORD,
                              **{"127.0.0.1:5432": f"127.0.0.1:{postgres.port}", "/srv/mlflow/artifacts": str(srv.artifacts),
                                 "--port 5000": f"--port {srv.port}"})
