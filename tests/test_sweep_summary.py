@@ -42,7 +42,7 @@ def test_the_parents_metrics_are_the_mean_under_the_metrics_own_name_with_contra
     half = T975[2] * std / math.sqrt(3)
     assert at1[companion(name, CI_LOW)] == pytest.approx(mean - half, rel=1e-12)
     assert at1[companion(name, CI_HIGH)] == pytest.approx(mean + half, rel=1e-12)
-    assert at1[companion(name, CI_LEVEL)] == 0.95 and at1[companion(name, N_EFF)] == 3
+    assert at1[companion(name, N_EFF)] == 3 and companion(name, CI_LEVEL) not in at1  # the level: a param
     assert out[0][companion(name, ERR)] == 0 and out[0][name] == 1.5  # three equal values: no spread
     assert out[2] == {name: 2.2, companion(name, N_EFF): 1.0}  # one run reached step 2: its value, n = 1
 

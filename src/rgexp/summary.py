@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from rgexp.metric_names import (ANY, CENSORED, CI_HIGH, CI_LEVEL, CI_LOW, ERR, N_EFF, PEAK_RSS_GB, SECONDS,
+from rgexp.metric_names import (ANY, CENSORED, CI_HIGH, CI_LOW, ERR, PEAK_RSS_GB, SECONDS,
                                 MetricName, Select, companions_of, cost_metric, hidden_companions, try_parse,
                                 with_companions)
 
@@ -165,8 +165,9 @@ def seed_aggregate(runs: Sequence[Curves], level: float = LEVEL) -> dict[int, di
     logged it at, the mean over the runs under the metric's own name (so that the holder's line
     lies in the same chart as its runs') with the companions of the contract
     (:mod:`rgexp.metric_names`): ``_err`` the standard error of the mean (the std over seeds is
-    err·√n), ``_ci_low``/``_ci_high`` the t interval at ``level``, ``_ci_level``, ``_n_eff`` the
-    number of seeds (independent: n_eff = n). One seed: the value and n only."""
+    err·√n), ``_ci_low``/``_ci_high`` the t interval at ``level`` (the holder's param ``ci_level``:
+    one chart fewer per metric than a companion), ``_n_eff`` the number of seeds (independent:
+    n_eff = n). One seed: the value and n only."""
     per_step: dict[int, dict[str, list[float]]] = {}
     for run in runs:
         for name, curve in run.items():
@@ -178,7 +179,7 @@ def seed_aggregate(runs: Sequence[Curves], level: float = LEVEL) -> dict[int, di
             s = across_seeds(values, level)
             if s is None:
                 continue
-            spread = {} if s.n < 2 else dict(err=s.sem, ci_low=s.ci_low, ci_high=s.ci_high, ci_level=level)
+            spread = {} if s.n < 2 else dict(err=s.sem, ci_low=s.ci_low, ci_high=s.ci_high)
             out.setdefault(step, {}).update(with_companions(name, s.mean, n_eff=float(s.n), **spread))
     return out
 

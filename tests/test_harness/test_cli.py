@@ -23,18 +23,27 @@ def runs_in(tmp_path):
 
 def test_multirun_with_overrides_on_both_sides_gives_one_sweep_of_finished_runs(tmp_path):
     proc = run_cli(["experiment=smoke", "progress=false", "tracking.figures=false", f"cache.directory={tmp_path/'cache'}",
-                    "-m", "seed=0", "quiet=false,true"], cwd=tmp_path)
+                    "report=false", "-m", "seed=0", "quiet=false,true"], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    # each job ends with its summary (quiet=true: one line), and MLflow's INFO lines stay quiet
+    # each job ends with its summary (quiet=true: one line), the sweep with its own (report=false:
+    # no report written), and MLflow's INFO lines stay quiet
     assert proc.stdout.count("  flows end at T (thermometer): ") == 1
-    assert proc.stdout.count("workflowType=machine_learning") == 1 and proc.stdout.count("rgexp: run ") == 2
+    assert proc.stdout.count("workflowType=machine_learning") == 2 and proc.stdout.count("rgexp: run ") == 2
+    assert "the sweep's report" not in proc.stdout and not list(tmp_path.glob("multirun/*/*/report"))
     assert "INFO mlflow" not in proc.stdout + proc.stderr
     runs = runs_in(tmp_path)
+    (parent,) = [r for r in runs if r.data.tags.get("rgexp_sweep") == "parent"]
+    runs = [r for r in runs if r is not parent]
     assert sorted(r.data.params["quiet"] for r in runs) == ["False", "True"]
-    assert all(r.info.status == "FINISHED" for r in runs)
-    sweep_ids = {r.data.tags.get("sweep_id") for r in runs}
+    assert sorted(r.info.run_name for r in runs) == ["quiet=False", "quiet=True"]  # what varies, as Hydra writes it
+    assert all(r.info.status == "FINISHED" for r in runs) and parent.info.status == "FINISHED"
+    assert {r.data.tags["mlflow.parentRunId"] for r in runs} == {parent.info.run_id}
+    sweep_ids = {r.data.tags.get("sweep_id") for r in [parent, *runs]}
     assert len(sweep_ids) == 1 and None not in sweep_ids
     assert (tmp_path / "multirun").is_dir()
+    # the sweep's last lines; quiet=true is the jobs' setting, the sweep's is quiet=false
+    assert f"rgexp: sweep 'smoke: quiet=false,true' FINISHED: 2 of 2 runs finished (parent run {parent.info.run_id})" \
+        in proc.stdout
 
 
 def test_bad_value_exits_nonzero_with_one_line_and_no_run(tmp_path):

@@ -87,7 +87,7 @@ def test_the_parent_holds_the_mean_and_95_percent_interval_over_seeds_at_every_s
     final = parent.data.metrics
     assert final["flow/abs_magnetization_ci_low/T1.5000"] == pytest.approx(m - half, rel=1e-12)
     assert final["flow/abs_magnetization_ci_high/T1.5000"] == pytest.approx(m + half, rel=1e-12)
-    assert final["flow/abs_magnetization_n_eff/T1.5000"] == 3 and final["flow/abs_magnetization_ci_level/T1.5000"] == 0.95
+    assert final["flow/abs_magnetization_n_eff/T1.5000"] == 3 and parent.data.params["ci_level"] == "0.95"
     assert final["perf/total_seconds"] == pytest.approx(
         sum(r.data.metrics["perf/total_seconds"] for r in children.values()) / 3, rel=1e-12)
     assert not any(k.startswith(("train/", "system/")) for k in final)  # diagnostics are not averaged

@@ -256,12 +256,13 @@ def _count(value: str | None) -> int | None:
 def _log_aggregate(tracker: MLflowTracker, holder_id: str, runs: list[RunRecord]) -> None:
     """The mean over ``runs`` of every result metric, at every step, on the holder; steps it holds
     already are not logged again (a family closed twice)."""
-    from rgexp.summary import aggregated, seed_aggregate
+    from rgexp.summary import LEVEL, aggregated, seed_aggregate
 
     names = aggregated(sorted({n for r in runs for n in r.final}))
     curves = [{n: r.history.get(n) or [(0, r.final[n])] for n in names if n in r.final} for r in runs]
     tracked = tracker._open(holder_id)
     tracked.skip_logged()
+    tracked.log_params({"ci_level": str(LEVEL)})  # the level of every _ci_low/_ci_high it holds
     for step, metrics in seed_aggregate(curves).items():
         tracked.log_metrics(metrics, step)
     tracked.flush()
