@@ -4,7 +4,7 @@ directory, listening on 127.0.0.1 (a free port) and on a Unix socket in that dir
 PostgreSQL refuses to run as root: as root the cluster runs as the unprivileged ``postgres`` user
 (Debian's package creates it; else ``nobody``) through ``setpriv``, and its directory is that
 user's. Administration commands (``createuser``, ``createdb``) connect through the socket with
-``PGHOST``, ``PGPORT`` and ``PGUSER`` set, so they run exactly as written in the README.
+``PGHOST``, ``PGPORT`` and ``PGUSER`` set, so they run exactly as written in docs/operations.md.
 """
 
 from __future__ import annotations

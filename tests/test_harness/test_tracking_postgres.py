@@ -1,5 +1,5 @@
-"""The shared-server setup the README documents, run for real: a PostgreSQL cluster (this machine's
-``initdb``/``pg_ctl`` in a temporary directory), the README's ``createuser``/``createdb`` and
+"""The shared-server setup docs/operations.md documents, run for real: a PostgreSQL cluster (this machine's
+``initdb``/``pg_ctl`` in a temporary directory), the manual's ``createuser``/``createdb`` and
 ``mlflow server`` commands on it (artifacts proxied by the server, ``--artifacts-destination``),
 and ``python -m rgexp tracking=server`` jobs as lab members would start them:
 
@@ -56,17 +56,17 @@ SWEEPS = {"joblib": (["hydra/launcher=joblib", "tracking.figures=false"], "0,1,2
 
 
 def readme_block() -> list[str]:
-    """The README's shell block for the shared server, continuation lines joined."""
-    text = (ROOT / "README.md").read_text()
+    """The manual's shell block for the shared server (docs/operations.md), continuation lines joined."""
+    text = (ROOT / "docs" / "operations.md").read_text()
     block = re.search(r"back it with PostgreSQL.*?```bash\n(.*?)```", text, flags=re.S)
-    assert block, "README.md: no ```bash block after 'back it with PostgreSQL'"
+    assert block, "docs/operations.md: no ```bash block after 'back it with PostgreSQL'"
     return [" ".join(line.split()) for line in re.sub(r"\\\n", " ", block.group(1)).splitlines()]
 
 
 def readme_line(start: str, **values: str) -> str:
-    """The README block's line that starts with ``start``, its placeholders replaced by ``values``."""
+    """The manual block's line that starts with ``start``, its placeholders replaced by ``values``."""
     lines = [line for line in readme_block() if line.startswith(start)]
-    assert len(lines) == 1, f"README.md: expected one line starting with {start!r} in the server block"
+    assert len(lines) == 1, f"docs/operations.md: expected one line starting with {start!r} in the server block"
     line = lines[0]
     for placeholder, value in values.items():
         line = line.replace(placeholder, value)
@@ -75,7 +75,7 @@ def readme_line(start: str, **values: str) -> str:
 
 @pytest.fixture(scope="module")
 def postgres():
-    """A started cluster with the README's ``mlflow`` role and database."""
+    """A started cluster with the manual's ``mlflow`` role and database."""
     cluster = Cluster(BINARIES).start()
     try:
         admin = readme_line("createuser")
@@ -88,7 +88,7 @@ def postgres():
 
 @pytest.fixture(scope="module")
 def server(postgres, tmp_path_factory):
-    """The README's ``mlflow server`` command on that database, artifacts in a temporary directory."""
+    """The manual's ``mlflow server`` command on that database, artifacts in a temporary directory."""
     uri = f"postgresql+psycopg2://mlflow:{PASSWORD}@127.0.0.1:{postgres.port}/mlflow"
     srv = Server(tmp_path_factory.mktemp("pg_server"), backend=uri, workers=4)
     documented = readme_line("MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false mlflow server", PASSWORD=PASSWORD,
@@ -104,7 +104,7 @@ def server(postgres, tmp_path_factory):
 
 
 def _member(args: list[str], cwd: Path, url: str) -> subprocess.Popen:
-    """``python -m rgexp tracking=server …`` as a lab member runs it (through the tunnel the README's
+    """``python -m rgexp tracking=server …`` as a lab member runs it (through the tunnel the manual's
     ``tracking=server`` points at 127.0.0.1:5000; here the test server's port)."""
     cwd.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen([sys.executable, "-m", "rgexp", "tracking=server", f"tracking.uri={url}", *args], cwd=cwd,
@@ -161,7 +161,7 @@ def _faults(server: Server, base: Path) -> dict:
 def lab(server, tmp_path_factory) -> dict:
     """Both sweeps at once, then the two faulty runs; what the server holds afterwards."""
     base = tmp_path_factory.mktemp("lab")
-    member = readme_line("python -m rgexp tracking=server").split()[4:]  # the README's sweep, after tracking=server
+    member = readme_line("python -m rgexp tracking=server").split()[4:]  # the manual's sweep, after tracking=server
     assert set(member) <= {*SWEEPS["joblib"][0], "-m", f"seed={SWEEPS['joblib'][1]}"}, member
     procs = {}
     for name, (launcher, seeds) in SWEEPS.items():

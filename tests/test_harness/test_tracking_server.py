@@ -149,9 +149,11 @@ def _commands(text: str) -> list[str]:
 
 
 def test_documented_ui_and_server_commands_bind_to_localhost():
-    sources = [ROOT / "README.md", ROOT / "Makefile", *sorted((ROOT / "src" / "rgexp" / "conf" / "tracking").glob("*.yaml"))]
+    sources = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "Makefile",
+               *sorted((ROOT / "src" / "rgexp" / "conf" / "tracking").glob("*.yaml"))]
     commands = [(p.name, c) for p in sources for c in _commands(p.read_text())]
     assert any(name == "Makefile" for name, _ in commands)  # `make ui` is among them
+    assert any(name == "operations.md" and "mlflow server" in c for name, c in commands)  # the team server
     assert [(name, c) for name, c in commands if "--host 127.0.0.1" not in c] == []
     assert "http://127.0.0.1:" in (ROOT / "src" / "rgexp" / "conf" / "tracking" / "server.yaml").read_text()
 
