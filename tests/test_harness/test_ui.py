@@ -2,37 +2,16 @@
 table), not MLflow's GenAI overview. Starts ``mlflow ui`` on a temporary store on 127.0.0.1 and
 renders the address the README gives in headless Chromium (Debian's ``chromium``)."""
 
-import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from rgexp.tracking import MLflowTracker
+from tests.browser import CHROMIUM, free_port, wait_for
 
 pytestmark = pytest.mark.slow
-CHROMIUM = shutil.which("chromium")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for(url: str, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"{url} did not answer in {seconds} s")
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)")
@@ -43,12 +22,12 @@ def test_experiment_opens_in_the_model_training_view(tmp_path: Path):
     run.end("FINISHED")
     exp = tracker.client.get_experiment_by_name("smoke")
     assert exp.tags["mlflow.experimentKind"] == "custom_model_development"
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", tracker.uri,
                                "--host", "127.0.0.1", "--port", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_for(f"http://127.0.0.1:{port}/health", 90)
+        wait_for(f"http://127.0.0.1:{port}/health", 90)
         url = f"http://127.0.0.1:{port}/#/experiments/{exp.experiment_id}?workflowType=machine_learning"
         dom = subprocess.run([CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu",
                               "--virtual-time-budget=20000", "--dump-dom", url],
