@@ -193,7 +193,11 @@ def test_sweeps_on_both_launchers_land_whole_in_the_postgres_store(lab, sweep, s
     client = lab["client"]
     exp = client.get_experiment_by_name(f"pg_{sweep}")
     assert exp.artifact_location.startswith("mlflow-artifacts:")  # the server stores the artifacts
-    runs = client.search_runs([exp.experiment_id])
+    everything = client.search_runs([exp.experiment_id])
+    (parent,) = [r for r in everything if r.data.tags.get("rgexp_sweep") == "parent"]  # the sweep's, made first
+    runs = [r for r in everything if r is not parent]
+    assert parent.info.status == "FINISHED" and {r.data.tags["mlflow.parentRunId"] for r in runs} == {
+        parent.info.run_id}
     seeds = SWEEPS[sweep][1].split(",")
     assert sorted(r.data.params["seed"] for r in runs) == seeds
     assert {r.info.status for r in runs} == {"FINISHED"} and len({r.data.tags["sweep_id"] for r in runs}) == 1
