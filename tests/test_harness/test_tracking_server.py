@@ -44,7 +44,7 @@ def _free_port() -> int:
 
 
 # MLflow 3.x's server also starts six job-runner processes (~250 MB each, for GenAI evaluation
-# jobs rgexp never submits) unless this is false: the README's server command sets it too.
+# jobs rgexp never submits) unless this is false: the server command in docs/operations.md sets it too.
 NO_JOB_RUNNERS = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
 
 
