@@ -191,3 +191,15 @@ def test_the_verdicts_import_no_plotting():
             "print(sorted(m for m in ('matplotlib', 'seaborn') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0 and out.stdout.strip() == "[]", out.stderr[-2000:]
+
+
+def test_a_trend_toward_a_value_unknown_for_the_model_gives_no_row(tmp_path):
+    data = packaged()
+    (flow_to_tc,) = [c for c in data["claims"] if c["key"] == "flow_to_tc"]
+    data["claims"] = [{**flow_to_tc, "models": ["long_range"], "figure": ""}]
+    data["claims"][0].pop("figure")
+    path = tmp_path / "claims.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    lr = {"sampler._target_": "rgexp.ising.long_range.LongRangeSampler", "sampler.sigma": "1.25", "sampler.d": "2"}
+    records = [run(s, lr, {"flow/temperature/T6.0000": [6.0, 6.3, 6.5]}) for s in range(2)]
+    assert score(group_runs(records), ["flow/temperature/T6.0000"], claims=load_claims(path)) == []

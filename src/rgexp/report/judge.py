@@ -314,6 +314,8 @@ def _curves(claim: Claim, est: Estimator, group: Group, names: list[str], level:
     if not metrics:
         return None
     target = claim.reference_value(group.runs[0].params)
+    if target is None and claim.direction in ("toward", "away"):
+        return None  # no target known for this model: the claim says nothing here
     delta = claim.tolerance.of(target)
     words = _WORDS[claim.direction].format(t=f"{target:.4g}" if target is not None else "")
     reference = f"{words} by ≥ δ = {delta:.3g}"
