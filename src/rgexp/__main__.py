@@ -43,11 +43,18 @@ def hydra_tags() -> tuple[dict[str, str], list[str]]:
     overrides = list(hc.overrides.task)
     tags = {"hydra_overrides": " ".join(overrides) or "(none)", **choice_tags(hc.runtime.choices)}
     if hc.mode == RunMode.MULTIRUN:
-        sweep_dir = str(Path(hc.sweep.dir).resolve())
+        sweep_dir = str(sweep_directory())
         tags["sweep_id"] = sweep_id_of(sweep_dir)
         tags["sweep_dir"] = sweep_dir
         tags["job_num"] = str(hc.job.num)
     return tags, overrides
+
+
+def sweep_directory() -> Path:
+    """The sweep's directory as the launching process resolved it (a job may have changed into its
+    own directory: ``hydra.job.chdir=true``)."""
+    hc = HydraConfig.get()
+    return (Path(hc.runtime.cwd) / hc.sweep.dir).resolve()
 
 
 def join_sweep(cfg: DictConfig, tags: dict[str, str], overrides: list[str]) -> str | None:
@@ -58,7 +65,7 @@ def join_sweep(cfg: DictConfig, tags: dict[str, str], overrides: list[str]) -> s
     from rgexp.tracking.sweep import nested_under, parent_for, read_record
 
     hc = HydraConfig.get()
-    record = read_record(hc.sweep.dir) if hc.mode == RunMode.MULTIRUN and not cfg.get("resume") else None
+    record = read_record(sweep_directory()) if hc.mode == RunMode.MULTIRUN and not cfg.get("resume") else None
     if record is None:
         return None
     swept = record.get("swept", [])

@@ -212,41 +212,59 @@ def close_after_resume(tracker: MLflowTracker, run_id: str) -> list[str] | None:
 def close_family(tracker: MLflowTracker, parent_id: str, launch_failed: bool = False) -> list[str]:
     """Read the sweep's runs back, log each complete group's aggregate, mark the holders FINISHED or
     FAILED, write the report of a finished sweep; the lines it ends with (:func:`rgexp.summary.sweep_summary`)."""
-    from rgexp.report.names import is_diagnostic
-    from rgexp.summary import SweepGroup, sweep_summary, ui_address
+    from rgexp.summary import sweep_summary, ui_address
 
     parent = tracker.client.get_run(parent_id)
     tags = parent.data.tags
     holders = children_of(tracker, parent_id, history=lambda name: False, holders=True)
     members = [(h.run_id, h.run_name, _count(h.tags.get(JOBS))) for h in holders] or [
         (parent_id, "", _count(tags.get(JOBS)))]
-    problems: list[str] = []
-    views, finished_all, total = [], [], 0
-    for holder_id, label, expected in members:
-        runs = children_of(tracker, holder_id, history=lambda name: not is_diagnostic(name))
-        finished = [r for r in runs if r.status == "FINISHED"]
-        missing = max(0, (expected if expected is not None else len(runs)) - len(runs))
-        problems += [f"{r.run_name} {r.status} (resume: {tracker.resume_command(r.run_id)})"
-                     for r in runs if r.status != "FINISHED"]
-        problems += [f"{label + ': ' if label else ''}{missing} run(s) never started"] if missing else []
-        total += len(runs) + missing
-        complete = bool(finished) and len(finished) == len(runs) and not missing
-        if complete:
-            _log_aggregate(tracker, holder_id, finished)
-        if holder_id != parent_id:
-            tracker.client.set_terminated(holder_id, "FINISHED" if complete else "FAILED")
-        views.append(SweepGroup(label, [(f"seed={r.params.get('seed', '?')}", r.final) for r in finished]))
-        finished_all += finished
+    groups = [_close_group(tracker, holder_id, label, expected, is_parent=holder_id == parent_id)
+              for holder_id, label, expected in members]
+    problems = [p for g in groups for p in g.problems]
+    total = sum(g.total for g in groups)
     if not problems and (launch_failed or not total):
         problems.append("the launcher stopped on an error" if launch_failed else "no run started")
     status = "FAILED" if problems else "FINISHED"
     _mark(tracker, parent_id, status, "; ".join(problems), UNFINISHED in tags)
     written = None
     if status == "FINISHED" and tags.get(REPORT) == "true":
-        written = _write_report(tracker, parent_id, finished_all, tags)
-    return sweep_summary(parent.info.run_name, status, parent_id, total, views, problems,
+        written = _write_report(tracker, parent_id, [r for g in groups for r in g.finished], tags)
+    return sweep_summary(parent.info.run_name, status, parent_id, total, [g.view for g in groups], problems,
                          *ui_address(tracker.uri, parent.info.experiment_id, parent_id),
                          tracker.report_command(tags.get(SWEEP_ID)), written)
+
+
+@dataclass
+class _Closed:
+    """One group of a sweep, closed: its view for the terminal, its finished runs, what did not finish."""
+
+    view: Any
+    finished: list[RunRecord]
+    problems: list[str]
+    total: int
+
+
+def _close_group(tracker: MLflowTracker, holder_id: str, label: str, expected: int | None,
+                 is_parent: bool) -> _Closed:
+    """A group whose runs all finished (``expected`` of them, when known) gets its aggregate; a group
+    holder (not the parent, closed by its caller) ends FINISHED, else FAILED."""
+    from rgexp.report.names import is_diagnostic
+    from rgexp.summary import SweepGroup
+
+    runs = children_of(tracker, holder_id, history=lambda name: not is_diagnostic(name))
+    finished = [r for r in runs if r.status == "FINISHED"]
+    missing = max(0, (expected if expected is not None else len(runs)) - len(runs))
+    problems = [f"{r.run_name} {r.status} (resume: {tracker.resume_command(r.run_id)})"
+                for r in runs if r.status != "FINISHED"]
+    problems += [f"{label + ': ' if label else ''}{missing} run(s) never started"] if missing else []
+    complete = bool(finished) and not problems
+    if complete:
+        _log_aggregate(tracker, holder_id, finished)
+    if not is_parent:
+        tracker.client.set_terminated(holder_id, "FINISHED" if complete else "FAILED")
+    view = SweepGroup(label, [(f"seed={r.params.get('seed', '?')}", r.final) for r in finished])
+    return _Closed(view, finished, problems, len(runs) + missing)
 
 
 def _count(value: str | None) -> int | None:
@@ -282,12 +300,11 @@ def _write_report(tracker: MLflowTracker, parent_id: str, runs: list[RunRecord],
     when that cannot be written) and as the parent's artifacts ``report/``; its path, or None."""
     from rgexp.report.build import build_report
 
-    sweep_dir = Path(tags.get(SWEEP_DIR) or tempfile.mkdtemp(prefix="rgexp-sweep-"))
     with tempfile.TemporaryDirectory(prefix="rgexp-report-") as tmp:
-        out = sweep_dir / "report"
+        out = Path(tags[SWEEP_DIR]) / "report" if tags.get(SWEEP_DIR) else Path(tmp)
         try:
             out.mkdir(parents=True, exist_ok=True)
-        except OSError:
+        except OSError:  # (a family closed again from elsewhere): the parent's artifacts only
             out = Path(tmp)
         report = build_report(runs, out, title=f"Sweep report: {tags.get(TITLE, '')}".rstrip(": "),
                               selection=f"sweep={tags.get(SWEEP_ID)}")
