@@ -94,7 +94,8 @@ def _report(state: dict, out: Path, opts: dict, code: list[tuple[str, str]], sta
     print(f"rgexp.reproduce: {len(finished)} runs in {seconds / 60:.1f} min; wrote {report.markdown} and "
           f"{report.html.name} (scorecard: {counts})")
     run_id = log_report(tracker, "reproduce", out, {"report_runs": ",".join(r.run_id for r in finished),
-                                                    "report_selection": selection, "report_verdicts": counts})
+                                                    "report_selection": selection, "report_verdicts": counts},
+                        report.files)
     print(f"rgexp.reproduce: logged as artifacts report/ of run {run_id} (experiment 'reproduce')")
     results = write_results(_results_path(opts, out), report, finished, presets,
                             command=command_line("rgexp.reproduce", opts["argv"]), code=code, started=started,

@@ -52,12 +52,18 @@ def test_same_seed_same_numbers_other_seed_other_numbers(smoke_cfg):
     assert a["data_key"] != c["data_key"]
 
 
-def test_data_seed_pins_the_data_across_model_seeds(smoke_cfg, mlflow_client, shared_root):
+def test_data_seed_pins_the_data_across_model_seeds(smoke_cfg, mlflow_client, shared_root, monkeypatch):
+    import matplotlib.figure
+
+    drawn = []  # tracking.figures=false (the tests' default): no figure is even drawn
+    init = matplotlib.figure.Figure.__init__
+    monkeypatch.setattr(matplotlib.figure.Figure, "__init__", lambda self, *a, **k: (drawn.append(1), init(self, *a, **k))[1])
     a = run(smoke_cfg("seed=0", "data_seed=5"))
     b = run(smoke_cfg("seed=1", "data_seed=5"))
     tags = mlflow_client.get_run(b["run_id"]).data.tags
     assert a["data_key"] == b["data_key"] and tags["data_cache_hit"] == "True"
     assert not same_parameters(a["model"], b["model"])
+    assert drawn == [] and not mlflow_client.list_artifacts(b["run_id"], "figures")
 
 
 class StopAfter:

@@ -66,6 +66,8 @@ def _records(peaks: list[float]) -> list[RunRecord]:
 
 def test_the_results_file_is_written_from_the_runs(tmp_path):
     records = _records([1.25, 2.5, 1.75])
+    for r, dirty in zip(records, ("False", "False", "True")):
+        r.tags.update(git_commit="f" * 40, git_dirty=dirty)
     report = build_report(records, tmp_path / "out", title="t", selection="synthetic")
     stale = tmp_path / "docs" / FIGURES / "scorecard_gone.png"
     stale.parent.mkdir(parents=True)
@@ -91,6 +93,7 @@ def test_the_results_file_is_written_from_the_runs(tmp_path):
     # provenance: what was passed in, and the machine as the system reports it
     assert "| commit | 0123abcd (a subject) |" in text and "| working tree | clean |" in text
     assert "| started | 2026-01-01 10:00:00 |" in text
+    assert "| runs made with | ffffffffffff: 2 runs; ffffffffffff (tree not clean): 1 runs |" in text
     assert f"| cores | {os.cpu_count()} logical" in text
     for name in ("torch", "numpy", "mlflow"):
         assert f"| {name} | {importlib.metadata.version(name)} |" in text

@@ -157,7 +157,7 @@ def run_report(opts: Options) -> int:
         tags = {"report_runs": ",".join(r.run_id for r in finished), "report_selection": selection,
                 "report_verdicts": counts}
         try:
-            run_id = log_report(tracker, experiment, out, tags)
+            run_id = log_report(tracker, experiment, out, tags, report.files)
         except Exception as err:  # the files are written: say so, and why they could not be logged
             first = str(err).splitlines()[0] if str(err) else type(err).__name__
             print(f"rgexp.report: error: the report is in {out} but could not be logged: {first}", file=sys.stderr)

@@ -45,6 +45,11 @@ class Report:
     scorecard: list[Judgment] = field(default_factory=list)
     exact_checks: list[Judgment] = field(default_factory=list)
 
+    @property
+    def files(self) -> list[Path]:
+        """Every file the report wrote: the two documents and the figures."""
+        return [self.markdown, self.html, *self.figures]
+
     def counts(self) -> dict[str, int]:
         """Verdicts of the scorecard's rows (the report's headline; the exact checks are not counted)."""
         c = Counter(row.verdict for row in self.scorecard)

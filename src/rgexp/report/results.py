@@ -3,7 +3,7 @@
 The file holds the scorecard of the sources' claims (with their figures, copied next to it under
 ``figures/results/``), the checks of exact results, a short table of each preset's headline numbers
 (the run summary's :data:`rgexp.summary.HEADLINES`, mean ± std over seeds) and the provenance: the
-commit and whether the tree was clean, the dates, the command, the machine and the library
+commit and whether the tree was clean (the report's, and the runs'), the dates, the command, the machine and the library
 versions, and each preset's wall time and peak memory (the largest ``perf/peak_rss_gb`` of its runs).
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import shutil
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -115,6 +116,14 @@ def _cost_table(presets: Mapping[str, Mapping], records: dict[str, RunRecord]) -
     return Table(["preset", "runs", "wall time", "peak memory (largest perf/peak_rss_gb of its runs)"], rows)
 
 
+def _runs_code(records: list[RunRecord]) -> tuple[str, str]:
+    """The commits the runs were made with (their tags), with how many runs each: on a resumed
+    reproduction the report's own commit above may be later than the runs'."""
+    counts = Counter((r.tags.get("git_commit", "unknown"), r.tags.get("git_dirty", "?")) for r in records)
+    return ("runs made with", "; ".join(f"{commit[:12]}{' (tree not clean)' if dirty == 'True' else ''}: {n} runs"
+                                        for (commit, dirty), n in counts.items()))
+
+
 def write_results(path: Path, report: Report, records: list[RunRecord], presets: Mapping[str, Mapping], *,
                   command: str, code: list[tuple[str, str]], started: str, finished: str, level: float,
                   min_runs: int) -> Path:
@@ -144,7 +153,7 @@ def write_results(path: Path, report: Report, records: list[RunRecord], presets:
         Table(["preset", "quantity", "value"], headlines),
         Heading(2, "Figures"), *figures,
         Heading(2, "Provenance"),
-        Table(["", "value"], [[k, v] for k, v in [*code, ("started", started), ("finished", finished),
+        Table(["", "value"], [[k, v] for k, v in [*code, _runs_code(records), ("started", started), ("finished", finished),
                                              ("command", f"`{command}`"), *machine()]]),
         _cost_table(presets, by_id),
     ]

@@ -50,8 +50,8 @@ def log_curves(ctx: Context, result: Transformed) -> None:
         return
     for name in next(iter(curves.values())).keys():
         per_t = {t: c[name] for t, c in curves.items()}
-        fig = curves_by_temperature(per_t, step_label(stage), name, f"{stage}: {name}")
-        ctx.tracked.log_figure(fig, f"figures/{stage}_{name}.png")
+        ctx.tracked.log_figure(lambda p=per_t, n=name: curves_by_temperature(p, step_label(stage), n, f"{stage}: {n}"),
+                               f"figures/{stage}_{name}.png")
         arr = np.array([per_t[t] for t in sorted(per_t)])  # (n_T, n_steps + 1, 2)
         ctx.tracked.log_arrays(f"arrays/{stage}_{name}.npz", temperatures=np.array(sorted(per_t)),
                                value=arr[..., 0], error=arr[..., 1])
@@ -69,5 +69,5 @@ def log_histograms(ctx: Context, result: Transformed, max_temperatures: int = 6)
         if len(per_t[t]) < 2:  # a single reading (e.g. RG step 0 only) is no flow
             continue
         readings = {f"{result.stage} {k}": r for k, r in enumerate(per_t[t])}
-        fig = plot_temperature_histograms(readings, T_c=None, kind="heatmap")
-        ctx.tracked.log_figure(fig, f"figures/temperature_{result.stage}_{format_temperature(t)}.png")
+        ctx.tracked.log_figure(lambda r=readings: plot_temperature_histograms(r, T_c=None, kind="heatmap"),
+                               f"figures/temperature_{result.stage}_{format_temperature(t)}.png")

@@ -49,7 +49,7 @@ def run(ctx: Context) -> dict[str, list]:
                 points.setdefault(f"{op}, L = {size}", []).append((float(t), fit.value, fit.ci_low, fit.ci_high))
     if points:
         exact = {k: scaling.exact[k.split(",")[0]] for k in points if k.split(",")[0] in scaling.exact}
-        fig = delta_curves(points, exact, "temperature T", f"Monte Carlo data (T_c = {scaling.T_c:.4f})")
-        ctx.tracked.log_figure(fig, "figures/delta_vs_T_mc.png")
+        title = f"Monte Carlo data (T_c = {scaling.T_c:.4f})"
+        ctx.tracked.log_figure(lambda: delta_curves(points, exact, "temperature T", title), "figures/delta_vs_T_mc.png")
     ctx.results["baseline"] = points
     return points

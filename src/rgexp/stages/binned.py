@@ -47,10 +47,10 @@ def run(ctx: Context) -> dict[str, dict]:
 
 def _log_figures(ctx: Context, binned, by: str, grid, steps: dict) -> None:
     name, last, T_c = PREFIXES[by], max(steps), binned.T_c
-    figures = {"fig2_delta_sigma_m": fig2_delta_sigma_m(steps, by),
-               "fig4_m_fit": fig4_magnetization_fit(grid, steps[last], last, by, T_c),
-               "fig5a_delta_sigma": fig_binned_deltas(grid, steps, "sigma", by, ISING_2D.delta_sigma),
-               "fig6a_delta_epsilon": fig_binned_deltas(grid, steps, "epsilon", by, ISING_2D.delta_epsilon),
-               "occupancy": fig_occupancy(grid, steps, by, T_c)}
-    for label, fig in figures.items():
-        ctx.tracked.log_figure(fig, f"figures/{name}_{label}.png")
+    figures = {"fig2_delta_sigma_m": lambda: fig2_delta_sigma_m(steps, by),
+               "fig4_m_fit": lambda: fig4_magnetization_fit(grid, steps[last], last, by, T_c),
+               "fig5a_delta_sigma": lambda: fig_binned_deltas(grid, steps, "sigma", by, ISING_2D.delta_sigma),
+               "fig6a_delta_epsilon": lambda: fig_binned_deltas(grid, steps, "epsilon", by, ISING_2D.delta_epsilon),
+               "occupancy": lambda: fig_occupancy(grid, steps, by, T_c)}
+    for label, draw in figures.items():
+        ctx.tracked.log_figure(draw, f"figures/{name}_{label}.png")

@@ -67,6 +67,7 @@ def _log_figures(ctx: Context, scaling, deltas: dict[tuple[str, float | None], d
     main = scaling.picks(ctx.data.temperatures)[0] if deltas else None
     for (stage, extra), points in deltas.items():
         t = main if extra is None else extra
-        fig = delta_curves(points, exact, step_label(stage), f"{stage}: correlators at T = {t:.4f}")
+        title = f"{stage}: correlators at T = {t:.4f}"
         suffix = "" if extra is None else "_" + format_temperature(extra)
-        ctx.tracked.log_figure(fig, f"figures/delta_{stage}{suffix}.png")
+        ctx.tracked.log_figure(lambda p=points, s=stage, title=title: delta_curves(p, exact, step_label(s), title),
+                               f"figures/delta_{stage}{suffix}.png")

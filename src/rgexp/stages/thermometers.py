@@ -104,7 +104,7 @@ def train_thermometers(reader, datasets: dict[Shape, IsingData], seed: np.random
         result = reader.fit(data, torch_generator(ss, device), device=device, log=log)
         tracked.log_metrics(result.metrics(path=("final",), L=None if i == 0 else shape[-1]))
         name = "thermometer_confusion" if i == 0 else f"thermometer_confusion_L{shape[-1]}"
-        tracked.log_figure(plot_confusion(result), f"figures/{name}.png")
+        tracked.log_figure(lambda r=result: plot_confusion(r), f"figures/{name}.png")
         results[shape] = result
     return results
 

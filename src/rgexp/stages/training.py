@@ -120,11 +120,11 @@ def train_model(ctx: Context, fixed_point: Callable | None = None) -> torch.nn.M
     tracked.log_metrics(clock.metrics(totals=False))
     tracked.flush()
     if tracker is not None and tracker.points:
-        tracked.log_figure(tracker.figure(), "figures/fixed_point.png")
+        tracked.log_figure(tracker.figure, "figures/fixed_point.png")
     from rgexp import models
 
     if ctx.ndim == 2:
-        tracked.log_figure(models.plot_filters(model, data.lattice_shape), "figures/filters.png")
+        tracked.log_figure(lambda: models.plot_filters(model, data.lattice_shape), "figures/filters.png")
     return model
 
 

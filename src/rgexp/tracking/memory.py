@@ -60,10 +60,11 @@ class MemoryRun:
         self.texts[path] = text
 
     def log_figure(self, fig, path: str) -> None:
-        """Record the figure's path and close it (the run takes ownership, as TrackedRun does)."""
+        """Draw the figure (``fig`` may be a function that draws it), record its path and close it
+        (the run takes ownership, as TrackedRun does)."""
         import matplotlib.pyplot as plt
 
-        plt.close(fig)
+        plt.close(fig() if callable(fig) else fig)
         self.figures.append(path)
 
     def log_arrays(self, path: str, **arrays) -> None:

@@ -10,6 +10,8 @@ It skips the runs that hold a sweep (tag ``rgexp_sweep``: the parent and its gro
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -179,8 +181,11 @@ def _fetch_runs(tracker: MLflowTracker, run_ids: list[str] | None) -> list:
     return _search(tracker, [_experiment_id(tracker, tracker.experiment)], None)
 
 
-def log_report(tracker: MLflowTracker, experiment: str, directory: Path, tags: dict[str, str]) -> str:
-    """Log every file under ``directory`` as artifacts ``report/…`` of a new run in ``experiment``.
+def log_report(tracker: MLflowTracker, experiment: str, directory: Path, tags: dict[str, str],
+               files: list[Path] | None = None) -> str:
+    """Log ``files`` (default: every file under ``directory``) as artifacts ``report/<path relative to
+    directory>`` of a new run in ``experiment``. Naming the files keeps out whatever else the
+    directory holds (a tracking store that lives there would otherwise be copied into itself).
 
     The run is tagged ``rgexp_report=1`` (so readers skip it) plus ``tags`` (values truncated to
     MLflow's limit) and ends FINISHED, or FAILED if the upload fails. Returns its run id.
@@ -191,7 +196,15 @@ def log_report(tracker: MLflowTracker, experiment: str, directory: Path, tags: d
     run = tracker.client.create_run(exp_id, run_name=f"report-{time.strftime('%Y%m%d-%H%M%S')}", tags=all_tags)
     status = "FAILED"
     try:
-        tracker.client.log_artifacts(run.info.run_id, str(directory), "report")
+        if files is None:
+            tracker.client.log_artifacts(run.info.run_id, str(directory), "report")
+        else:
+            with tempfile.TemporaryDirectory() as tmp:  # one upload of just these files, laid out as in directory
+                for f in files:
+                    rel = Path(f).resolve().relative_to(Path(directory).resolve())
+                    (Path(tmp) / rel).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(f, Path(tmp) / rel)
+                tracker.client.log_artifacts(run.info.run_id, tmp, "report")
         status = "FINISHED"
     finally:
         tracker.client.set_terminated(run.info.run_id, status=status)

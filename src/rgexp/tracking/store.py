@@ -278,11 +278,16 @@ class TrackedRun:
         self._write_bytes(text.encode(), path)
 
     def log_figure(self, fig, path: str) -> None:
-        """Save a matplotlib figure as an artifact and close it (the run takes ownership)."""
+        """Save a matplotlib figure as an artifact and close it (the run takes ownership). ``fig`` may
+        be a function that draws it: with figures off it is never called."""
         import matplotlib.pyplot as plt
 
+        if callable(fig):
+            if not self.figures:  # drawing is most of a small run's cost (axes, text layout, PNG encoding)
+                return
+            fig = fig()
         try:
-            if not self.figures:  # rendering is most of a small run's cost (text layout, PNG encoding)
+            if not self.figures:
                 return
             buf = io.BytesIO()
             fig.savefig(buf, format=Path(path).suffix.lstrip(".") or "png")
