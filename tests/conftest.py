@@ -67,3 +67,23 @@ def run_cli(args: list[str], cwd: Path, timeout: float = 600, env_extra: dict | 
         [sys.executable, "-m", "rgexp", *args], cwd=cwd, capture_output=True, text=True,
         timeout=timeout, env=env,
     )
+
+
+# The longest files (CI's --durations, longest first): only an order of starting, so a stale entry costs
+# a little balance and nothing else.
+LONGEST = ("test_tracking_postgres.py", "test_tracking_server.py", "test_reproduce.py", "test_faults.py",
+           "test_launchers.py", "test_long_range_published.py", "test_ui_sweep.py", "test_wheel.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The longest files first, then the other files with slow tests, then the rest. pytest-xdist's
+    workers take a whole file at a time (``--dist loadfile``) in collection order: started first,
+    the long files run beside the many short ones instead of ending the suite alone on one worker
+    while the other idles."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+
+    def rank(item) -> tuple[int, int]:
+        name = item.path.name
+        return (0, LONGEST.index(name)) if name in LONGEST else (1 if item.path in slow_files else 2, 0)
+
+    items.sort(key=rank)  # stable: each file keeps its own order

@@ -15,7 +15,6 @@
 from .subnormals import flush_subnormals  # first: before any parallel torch work (see its docstring)
 from .cd import CDKernel
 from .hyperparameters import TrainConfig
-from .plotting import plot_filters
 from .rbm import RBM, enumerate_states, is_stack
 from .stacked import StackedRBM
 from .stacked_trainer import StackedRBMTrainer
@@ -34,3 +33,12 @@ __all__ = [
     "enumerate_states",
     "flush_subnormals",
 ]
+
+
+def __getattr__(name: str):
+    """``plot_filters`` on first use: matplotlib stays out of a run that draws no figure."""
+    if name == "plot_filters":
+        from .plotting import plot_filters
+
+        return plot_filters
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

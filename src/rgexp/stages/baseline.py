@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rgexp.analysis.figures import delta_curves
+from rgexp.lazy import lazy_module
 from rgexp.analysis.scaling import censored_side
 from rgexp.errors import ConfigError
 from rgexp.metric_names import metric, with_companions
 from rgexp.seeding import numpy_generator
 from rgexp.stages.monte_carlo import data_at_sizes
+
+figures = lazy_module("rgexp.analysis.figures")  # drawn only when a figure is kept
 
 if TYPE_CHECKING:
     from rgexp.stages import Context
@@ -50,6 +52,6 @@ def run(ctx: Context) -> dict[str, list]:
     if points:
         exact = {k: scaling.exact[k.split(",")[0]] for k in points if k.split(",")[0] in scaling.exact}
         title = f"Monte Carlo data (T_c = {scaling.T_c:.4f})"
-        ctx.tracked.log_figure(lambda: delta_curves(points, exact, "temperature T", title), "figures/delta_vs_T_mc.png")
+        ctx.tracked.log_figure(lambda: figures.delta_curves(points, exact, "temperature T", title), "figures/delta_vs_T_mc.png")
     ctx.results["baseline"] = points
     return points

@@ -9,10 +9,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rgexp.analysis.binned import PREFIXES
-from rgexp.analysis.binned_figures import fig2_delta_sigma_m, fig4_magnetization_fit, fig_binned_deltas, fig_occupancy
+from rgexp.lazy import lazy_module
 from rgexp.constants import ISING_2D  # the main paper's binned estimators are for the 2D Ising model
 from rgexp.errors import ConfigError
 from rgexp.seeding import child_stream
+
+binned_figures = lazy_module("rgexp.analysis.binned_figures")  # drawn only when a figure is kept
 
 if TYPE_CHECKING:
     from rgexp.stages import Context
@@ -47,10 +49,10 @@ def run(ctx: Context) -> dict[str, dict]:
 
 def _log_figures(ctx: Context, binned, by: str, grid, steps: dict) -> None:
     name, last, T_c = PREFIXES[by], max(steps), binned.T_c
-    figures = {"fig2_delta_sigma_m": lambda: fig2_delta_sigma_m(steps, by),
-               "fig4_m_fit": lambda: fig4_magnetization_fit(grid, steps[last], last, by, T_c),
-               "fig5a_delta_sigma": lambda: fig_binned_deltas(grid, steps, "sigma", by, ISING_2D.delta_sigma),
-               "fig6a_delta_epsilon": lambda: fig_binned_deltas(grid, steps, "epsilon", by, ISING_2D.delta_epsilon),
-               "occupancy": lambda: fig_occupancy(grid, steps, by, T_c)}
+    figures = {"fig2_delta_sigma_m": lambda: binned_figures.fig2_delta_sigma_m(steps, by),
+               "fig4_m_fit": lambda: binned_figures.fig4_magnetization_fit(grid, steps[last], last, by, T_c),
+               "fig5a_delta_sigma": lambda: binned_figures.fig_binned_deltas(grid, steps, "sigma", by, ISING_2D.delta_sigma),
+               "fig6a_delta_epsilon": lambda: binned_figures.fig_binned_deltas(grid, steps, "epsilon", by, ISING_2D.delta_epsilon),
+               "occupancy": lambda: binned_figures.fig_occupancy(grid, steps, by, T_c)}
     for label, draw in figures.items():
         ctx.tracked.log_figure(draw, f"figures/{name}_{label}.png")

@@ -20,12 +20,14 @@ from rgexp.analysis import (
     stacked_correlator,
     white_noise_pattern,
 )
-from rgexp.analysis.receptive_plots import plot_correlator_maps, plot_G
+from rgexp.lazy import lazy_module
 from rgexp.errors import ConfigError
 from rgexp.metric_names import metric, with_companions
 from rgexp.models import is_stack
 from rgexp.seeding import numpy_generator, torch_generator
 from rgexp.stages._types import Shape
+
+plots = lazy_module("rgexp.analysis.receptive_plots")  # drawn only when a figure is kept
 
 if TYPE_CHECKING:
     from rgexp.stages import Context
@@ -65,7 +67,7 @@ def run(ctx: Context) -> dict[str, Any]:
     for label, c in correlators.items():
         curves[label], sizes[label] = _measure(ctx.tracked, spec, label, c, data.lattice_shape)
     curves |= _null_curves(ctx, spec, data.lattice_shape)
-    ctx.tracked.log_figure(lambda: plot_G(curves), "figures/G_of_d.png")
+    ctx.tracked.log_figure(lambda: plots.plot_G(curves), "figures/G_of_d.png")
     ctx.tracked.set_tags({"receptive_temperature": f"{data.temperatures[i]:.6g}"})
     result = {"temperature": float(data.temperatures[i]), "G": {k: v.G.tolist() for k, v in curves.items()},
               "sizes": sizes}
@@ -76,7 +78,7 @@ def run(ctx: Context) -> dict[str, Any]:
 def _measure(tracked, spec, label: str, c: np.ndarray, shape: Shape) -> tuple[Any, dict[str, float]]:
     """One layer's C_ia maps, G(d) and receptive-field radius, logged; (G(d), its size)."""
     slug = _slug(label)
-    tracked.log_figure(lambda: plot_correlator_maps(c, shape, spec.n_units), f"figures/C_ia_{slug}.png")
+    tracked.log_figure(lambda: plots.plot_correlator_maps(c, shape, spec.n_units), f"figures/C_ia_{slug}.png")
     curve = correlator_of_correlators(c, shape)
     tracked.log_arrays(f"arrays/G_{slug}.npz", d=curve.d, G=curve.G, dG=curve.dG)
     size = receptive_field_size(c, shape)

@@ -11,13 +11,15 @@ import numpy as np
 import torch
 
 from rgexp.analysis.energy_thermometer import EnergyCurve, MagnetizationCurve, ModelEnergyCurve
-from rgexp.analysis.thermometer_figures import plot_confusion
+from rgexp.lazy import lazy_module
 from rgexp.ising.data import IsingData
 from rgexp.metric_names import metric
 from rgexp.models import is_stack
 from rgexp.seeding import keyed_stream, torch_generator
 from rgexp.stages._types import CouplingTable, Shape, Thermometers
 from rgexp.stages.monte_carlo import data_at_sizes
+
+thermometer_figures = lazy_module("rgexp.analysis.thermometer_figures")  # drawn only when a figure is kept
 
 if TYPE_CHECKING:
     from rgexp.stages import Context
@@ -104,7 +106,7 @@ def train_thermometers(reader, datasets: dict[Shape, IsingData], seed: np.random
         result = reader.fit(data, torch_generator(ss, device), device=device, log=log)
         tracked.log_metrics(result.metrics(path=("final",), L=None if i == 0 else shape[-1]))
         name = "thermometer_confusion" if i == 0 else f"thermometer_confusion_L{shape[-1]}"
-        tracked.log_figure(lambda r=result: plot_confusion(r), f"figures/{name}.png")
+        tracked.log_figure(lambda r=result: thermometer_figures.plot_confusion(r), f"figures/{name}.png")
         results[shape] = result
     return results
 
