@@ -64,7 +64,8 @@ def _run_preset(preset: str, opts: dict) -> tuple[list[str], float, str]:
     seeds = ",".join(str(s) for s in range(opts["seeds"]))
     launcher = ["hydra/launcher=joblib", f"hydra.launcher.n_jobs={opts['jobs']}"] if opts["jobs"] > 1 else []
     cmd = [sys.executable, "-m", "rgexp", "-m", f"experiment={preset}", f"scale={opts['scale']}",
-           f"seed={seeds}", "progress=false", "quiet=true", *launcher, *opts["tracking"]]
+           f"seed={seeds}", "progress=false", "quiet=true", "report=false",  # one report over every preset, below
+           *launcher, *opts["tracking"]]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     runs = [m[0] for m in _RUN_LINE.findall(proc.stdout) if m[1] == "FINISHED"]

@@ -117,6 +117,7 @@ def test_reproduce_runs_the_presets_writes_one_report_and_resumes(tmp_path):
     assert "smoke: 2 runs in" in first.stdout and (tmp_path / "out" / "report.html").exists()
     html = (tmp_path / "out" / "report.html").read_text()
     assert "Reproduction report: every source" in html and "Scorecard" in html
+    assert not list(tmp_path.glob("multirun/**/report.html"))  # one report over the presets, none per sweep
     text = results.read_text()
     assert f"wrote {results}" in first.stdout and "## Provenance" in text and "| smoke | 2 |" in text
     assert re.search(r"\| smoke \| 2 \| [0-9.]+ min \| [0-9.]+ GB \|", text)  # peak memory logged by the runs
