@@ -33,13 +33,17 @@ def test_it_records_what_a_stage_logs():
     fig = plt.figure()
     run.log_figure(fig, "figures/a.png")
     assert not plt.fignum_exists(fig.number)  # the run takes ownership, as TrackedRun does
+    drawn = []
+    run.log_figure(lambda: drawn.append(1) or plt.figure(), "figures/b.png")  # recorded, not drawn
+    MemoryRun(draw=True).log_figure(lambda: drawn.append(2) or plt.figure(), "figures/c.png")
+    assert drawn == [2] and run.figures == ["figures/a.png", "figures/b.png"] and not plt.get_fignums()
     d = np.arange(3.0)
     run.log_arrays("arrays/G.npz", d=d)
     d[0] = 99  # the run holds a copy
     run.save_checkpoint({"trainer": {"update": 4, "w": torch.ones(2)}, "config": "seed: 0\n"})
     run.end("FINISHED")
     assert run.tags == {"data_hash": "abc", "n": "3"} and run.params == {"seed": "0"}
-    assert run.texts == {"config.yaml": "seed: 0\n"} and run.figures == ["figures/a.png"]
+    assert run.texts == {"config.yaml": "seed: 0\n"} and run.figures == ["figures/a.png", "figures/b.png"]
     assert run.arrays["arrays/G.npz"]["d"].tolist() == [0.0, 1.0, 2.0]
     assert run.checkpoints["checkpoints/last.pt"]["trainer"]["update"] == 4
     assert run.status == "FINISHED" and run.flushes == 1 and len(run.run_id) == 32

@@ -22,8 +22,9 @@ CHECKPOINT = "checkpoints/last.pt"  # the same default path as TrackedRun's
 class MemoryRun:
     """A run held in dicts. ``status`` is None until :meth:`end`."""
 
-    def __init__(self, run_id: str | None = None, experiment_id: str = "0") -> None:
+    def __init__(self, run_id: str | None = None, experiment_id: str = "0", draw: bool = False) -> None:
         self.run_id = run_id or uuid.uuid4().hex
+        self.draw = draw  # False: a figure given as a function that draws it is recorded, not drawn
         self.experiment_id = experiment_id
         self.metrics: dict[str, list[tuple[int, float]]] = {}
         self.latest: dict[str, tuple[int, float]] = {}  # metric -> (last step, value), as TrackedRun's
@@ -60,12 +61,14 @@ class MemoryRun:
         self.texts[path] = text
 
     def log_figure(self, fig, path: str) -> None:
-        """Draw the figure (``fig`` may be a function that draws it), record its path and close it
-        (the run takes ownership, as TrackedRun does)."""
+        """Record the figure's path and close it (the run takes ownership, as TrackedRun does);
+        ``fig`` may be a function that draws it, called only with ``draw``."""
+        self.figures.append(path)
+        if callable(fig) and not self.draw:
+            return
         import matplotlib.pyplot as plt
 
         plt.close(fig() if callable(fig) else fig)
-        self.figures.append(path)
 
     def log_arrays(self, path: str, **arrays) -> None:
         import numpy as np
