@@ -66,9 +66,14 @@ def _history(client, run_id: str, key: str) -> list[float]:
     return [m.value for m in sorted(client.get_metric_history(run_id, key), key=lambda m: m.step)]
 
 
+# The presets whose own figures (Δ against T, the fixed point, the binned fits, G(d)) are checked
+# below: drawn. The others' figures are the same curve plots, drawn here already.
+DRAWN = {"rbm_flow", "iso_flow", "coarse_graining", "mehta_schwab"}
+
+
 def _run(preset, isolated):
-    return run(compose_config([f"experiment={preset}", "scale=quick", "progress=false", *isolated, FIGURES,
-                               *TINY[preset]]))
+    return run(compose_config([f"experiment={preset}", "scale=quick", "progress=false", *isolated,
+                               *([FIGURES] if preset in DRAWN else []), *TINY[preset]]))
 
 
 @pytest.mark.parametrize("preset", [p for p in PRESETS if p != "ising1d_fixed_point"])
@@ -79,7 +84,7 @@ def test_preset_runs_end_to_end(preset, isolated, mlflow_client):
     assert mlflow_client.get_experiment(r.info.experiment_id).name == preset
     metrics = r.data.metrics
     figures = {a.path for a in mlflow_client.list_artifacts(r.info.run_id, "figures")}
-    assert "figures/flow_abs_magnetization.png" in figures
+    assert ("figures/flow_abs_magnetization.png" in figures) == (preset in DRAWN)
     if preset == "rbm_flow":
         assert len(_history(mlflow_client, r.info.run_id, "flow/temperature/Tinf")) == 4
         assert any(k.startswith("mc/delta_sigma/L9/") for k in metrics)
