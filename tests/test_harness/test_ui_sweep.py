@@ -1,6 +1,7 @@
-"""A sweep in the MLflow UI as a person sees it: the ``open:`` command and address the sweep prints,
-run as printed (on a free port), in headless Chromium; the runs table lists the parent with its
-children under it once its expander is clicked, and the parent's metric charts show the mean."""
+"""The MLflow UI as a person sees it: the ``open:`` command and address a sweep prints, run as
+printed (on a free port), in headless Chromium (Debian's ``chromium``). The experiment opens in the
+model-training view (the runs table), not MLflow's GenAI overview; the runs table lists the parent
+with its children under it once its expander is clicked; the parent's metric charts show the mean."""
 
 import shlex
 import sys
@@ -8,11 +9,12 @@ from pathlib import Path
 import subprocess
 
 import pytest
+from mlflow.tracking import MlflowClient
 
 from tests.browser import CHROMIUM, Browser, free_port, wait_for
 from tests.conftest import run_cli
 
-pytestmark = [pytest.mark.slow,  # ~60 s: a 2-seed sweep, an MLflow UI and Chromium start
+pytestmark = [pytest.mark.slow,  # ~60 s: a 2-seed sweep, an MLflow UI and Chromium start (one of each for every check)
               pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)")]
 FAST = ["experiment=smoke", "progress=false", "tracking.figures=false", "model.train.epochs=1",
         "analysis.thermometer=null", "analysis.receptive=null", "analysis.scaling=null", "flow.n_steps=1"]
@@ -30,6 +32,9 @@ def test_the_printed_address_shows_the_sweep_folded_under_its_parent(tmp_path):
     port = free_port()  # the printed 5000 may be taken on a test machine
     words = shlex.split(command.replace("--port 5000", f"--port {port}"))
     assert words[:2] == ["mlflow", "ui"]
+    client = MlflowClient(words[words.index("--backend-store-uri") + 1])
+    experiment = client.get_experiment_by_name("smoke")
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"  # MLflow's tag for training
     server = subprocess.Popen([str(Path(sys.executable).parent / "mlflow"), *words[1:]], cwd=tmp_path,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -38,6 +43,10 @@ def test_the_printed_address_shows_the_sweep_folded_under_its_parent(tmp_path):
         runs_table = address.split("/runs/")[0] + "/runs?workflowType=machine_learning"
         parent = "smoke: seed=0,1"
         with Browser() as browser:
+            # the experiment, at the address the manual gives: its runs, not the GenAI overview
+            page = browser.open(address.split("/runs/")[0] + "?workflowType=machine_learning")
+            page.wait_until(f"document.body.innerText.includes({'smoke: seed=0,1'!r})")
+            assert "Token Usage" not in page.text() and "Evaluation runs" not in page.text()
             page = browser.open(address)  # the parent's own page
             page.wait_until(f"document.body.innerText.includes({parent!r})")
             page = browser.open(address.replace("?", "/model-metrics?"))
