@@ -13,8 +13,8 @@ and ``python -m rgexp tracking=server`` jobs as lab members would start them:
   metric step once.
 
 Slow tier, one module fixture: nine ``python -m rgexp`` processes (each imports torch and MLflow)
-and two starts of a four-worker server, the first creating MLflow's schema in PostgreSQL. Skipped
-only where the PostgreSQL binaries are not installed.
+and two starts of a two-worker server (the manual's has four), the first creating MLflow's schema
+in PostgreSQL. Skipped only where the PostgreSQL binaries are not installed.
 """
 
 from __future__ import annotations
@@ -90,10 +90,12 @@ def postgres():
 def server(postgres, tmp_path_factory):
     """The manual's ``mlflow server`` command on that database, artifacts in a temporary directory."""
     uri = f"postgresql+psycopg2://mlflow:{PASSWORD}@127.0.0.1:{postgres.port}/mlflow"
-    srv = Server(tmp_path_factory.mktemp("pg_server"), backend=uri, workers=4)
+    # Two workers where the manual has four (each is a process importing MLflow's server, started
+    # twice here): six writers at once still share them.
+    srv = Server(tmp_path_factory.mktemp("pg_server"), backend=uri, workers=2)
     documented = readme_line("MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false mlflow server", PASSWORD=PASSWORD,
                              **{"127.0.0.1:5432": f"127.0.0.1:{postgres.port}", "/srv/mlflow/artifacts": str(srv.artifacts),
-                                "--port 5000": f"--port {srv.port}"})
+                                "--port 5000": f"--port {srv.port}", "--workers 4": "--workers 2"})
     assert documented == " ".join([*(f"{k}={v}" for k, v in NO_JOB_RUNNERS.items()), *srv.argv()])
     try:
         srv.start()
