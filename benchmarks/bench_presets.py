@@ -251,7 +251,7 @@ def best_of(runs: list[dict]) -> dict:
 
 
 def markdown(results: list[dict]) -> str:
-    """The README's table: one row per preset."""
+    """The table of docs/benchmarks.md (The presets): one row per preset."""
     cols = stage_columns(results)
     head = ["preset", "scale", "wall (s)", "peak RSS (GB)", *cols, "other", "goal"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]

@@ -30,7 +30,7 @@ CHILD = textwrap.dedent("""
     rbm = RBM(4096, 1024, units="binary", generator=g)
     tr = RBMTrainer(model=rbm, data=x, generator=torch.Generator().manual_seed(1), epochs=-(-updates // 20),
                     batch_size=100, lr=0.01, optimizer="adam", adam_eps=1e-8, persistent=False,
-                    holdout_fraction=0.0, metrics_every=0)  # adam_eps: as the README's numbers were measured
+                    holdout_fraction=0.0, metrics_every=0)  # adam_eps: as docs/benchmarks.md's numbers were measured
     stamps = []
     tr.fit(should_stop=lambda: stamps.append(time.perf_counter()) or False)
     d = [b - a for a, b in zip(stamps, stamps[1:])]

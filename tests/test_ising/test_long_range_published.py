@@ -11,7 +11,7 @@ L^−κ with κ = 1/ν + ω >= 1/ν, so |T_c(∞) − c| <= r (|Δ| + 3 δΔ), r
 the step between the last two crossings (jackknife, chain by chain); κ is bounded below by the
 run's own 1/ν minus two errors. The test: |c − T_pub| < 4 √(δc² + δT_pub²) + allowance, which fails
 only if c is off by > 4 errors or the step understates the drift by > 3 errors.
-Measured (seed 0; seeds 1–4 in README.md): d = 2: c(32, 64) = 5.3018 ± 0.0036, allowance 0.031
+Measured (seed 0, as docs/findings.md prints it): d = 2: c(32, 64) = 5.3018 ± 0.0036, allowance 0.031
 (8,000 samples per chain; seeds 0–4: allowance 0.031–0.080, |c − T_pub| at most 24 % of the
 tolerance); d = 1: c(512, 1024) = 2.1056 ± 0.0035, allowance 0.065.
 """

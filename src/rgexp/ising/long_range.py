@@ -22,7 +22,7 @@ Observables: ``energy`` (FFT convolution, O(N log N) per configuration; magnetis
 Binder cumulant are the lattice-agnostic ones of ``rgexp.ising.observables``) and ``binder_scan``
 (U_L(T) over sizes × temperatures, crossings and T_c via ``rgexp.ising.binder``, a quick look).
 For T_c from reweighted crossings with its error, and Δ_σ, Δ_ε by finite-size scaling, see
-``rgexp.ising.long_range_fss`` (measured T_c and exponents there and in README.md).
+``rgexp.ising.long_range_fss`` (measured T_c and exponents there and in docs/findings.md).
 """
 
 from __future__ import annotations
