@@ -38,7 +38,8 @@ periodic FSS gives ⟨m²⟩ ∝ N^(−1/2), a fitted Δ_σ = d/4 (the regimes j
 Thouless transition has a magnetisation jump, and U_L curves merge instead of crossing.
 
 Measured values, both conventions, beside published T_c: docs/findings.md, "Long-range critical
-points against published values". At σ = 1.5, 1.6 (d = 2) Δ_σ misses (d − σ)/2: corrections ∝ L^(−ω), ω → 0 at σ_* = 7/4 (not in the error).
+points against published values". At σ = 1.5, 1.6 (d = 2) Δ_σ misses (d − σ)/2: corrections
+∝ L^(−ω), ω → 0 at σ_* = 7/4 (not in the error).
 """
 
 from __future__ import annotations
