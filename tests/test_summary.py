@@ -29,13 +29,14 @@ def test_summary_shows_what_was_measured_and_where_to_look():
 
 def test_a_delta_interval_at_the_fits_search_bound_is_shown_as_censored():
     """An interval that ends at the profile fit's search bound (Δ = −2 or 8) bounds Δ on one side
-    only; an ordinary interval is printed as it is."""
+    only, and is shown as that bound; an ordinary interval is printed as it is."""
     latest = {"flow/delta_epsilon": (10, 0.04), "flow/delta_epsilon_ci_low": (10, -2.0),
               "flow/delta_epsilon_ci_high": (10, 0.0305),
               "flow/delta_sigma": (10, 0.12), "flow/delta_sigma_ci_low": (10, 0.11),
               "flow/delta_sigma_ci_high": (10, 0.13)}
     text = "\n".join(run_summary("abc", "FINISHED", "x", latest, "", ""))
-    assert "Δ_ε along the flow (correlators): 0.04 [-2, 0.0305] (censored: the fit reached its search bound -2)" in text
+    assert ("Δ_ε along the flow (correlators): < 0.0305 (censored: the fit reached its search bound -2; "
+            "best fit 0.04)") in text
     assert "Δ_σ along the flow (correlators): 0.12 [0.11, 0.13]\n" in text + "\n"
 
 
@@ -47,4 +48,5 @@ def test_the_censoring_a_fit_logged_wins_over_today_s_search_bounds():
               "flow/delta_sigma_ci_high": (10, 0.13), "flow/delta_sigma_censored": (10, 1.0)}
     text = "\n".join(run_summary("abc", "FINISHED", "x", latest, "", ""))
     assert "Δ_ε along the flow (correlators): 0.04 [-2, 0.0305]\n" in text
-    assert "Δ_σ along the flow (correlators): 0.12 [0.11, 0.13] (censored: the fit reached its search bound 0.13)" in text
+    assert ("Δ_σ along the flow (correlators): > 0.11 (censored: the fit reached its search bound 0.13; "
+            "best fit 0.12)") in text
