@@ -88,7 +88,8 @@ def _report(state: dict, out: Path, opts: dict, code: list[tuple[str, str]], sta
                 if r.status == "FINISHED"]
     if not finished:
         raise UsageError("no finished runs to report on")
-    selection = f"{len(opts['presets'])} presets at scale={opts['scale']}, seeds 0–{opts['seeds'] - 1}"
+    seeds = "seed 0" if opts["seeds"] == 1 else f"seeds 0–{opts['seeds'] - 1}"
+    selection = f"{len(opts['presets'])} presets at scale={opts['scale']}, {seeds}"
     report = build_report(finished, out, title="Reproduction report: every source", selection=selection,
                           level=opts["level"], min_runs=min(2, opts["seeds"]))
     counts = ", ".join(f"{n} {v}" for v, n in report.counts().items())
