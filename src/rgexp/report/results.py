@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 
-from rgexp.constants import T_C
 from rgexp.metric_names import PEAK_RSS_GB, cost_metric
 from rgexp.report.build import Report
 from rgexp.report.collect import group_runs
@@ -26,7 +25,7 @@ from rgexp.report.figures import figure_path
 from rgexp.report.intervals import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, format_pm
 from rgexp.report.judge import Judgment
 from rgexp.report.provenance import machine
-from rgexp.report.scorecard import EXACT_CHECKS, RULES, claim_text, value_cell
+from rgexp.report.scorecard import EXACT_CHECKS, claim_text, rules_text, value_cell
 from rgexp.summary import HEADLINES
 from rgexp.tracking import RunRecord
 
@@ -144,7 +143,7 @@ def write_results(path: Path, report: Report, records: list[RunRecord], presets:
              f"Scorecard of the sources' claims: {_counts(report.scorecard)}; checks of exact results: "
              f"{_counts(report.exact_checks)}. The claims, their references and tolerances: "
              "`src/rgexp/report/claims.yaml`; the values and sources: [references](references.md)."),
-        Heading(2, "Scorecard"), Para(RULES.format(level=level, min_runs=min_runs, t_c=T_C)),
+        Heading(2, "Scorecard"), Para(rules_text(level, min_runs)),
         _verdict_table(report.scorecard, links, with_kind=False),
         Heading(2, "Checks of exact results"), Para(EXACT_CHECKS),
         _verdict_table(report.exact_checks, {}, with_kind=True),

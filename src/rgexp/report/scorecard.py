@@ -16,7 +16,7 @@ from rgexp.report.figures import claim_figure, figure_path, save_figure
 from rgexp.report.intervals import format_pm
 from rgexp.report.judge import Judgment
 
-__all__ = ["RULES", "EXACT_CHECKS", "scorecard_blocks", "exact_check_blocks", "appendix_table", "value_cell",
+__all__ = ["RULES", "rules_text", "EXACT_CHECKS", "scorecard_blocks", "exact_check_blocks", "appendix_table", "value_cell",
            "claim_text"]
 
 RULES = (
@@ -30,11 +30,19 @@ RULES = (
     "[r, r + τ]. A trend is the change last − first step of every curve in the claimed direction, reproduced "
     "when its interval lies beyond the minimum effect δ, not reproduced when it lies below δ (no change of "
     "δ, or the other way), inconclusive otherwise. A fit's interval that reached its search bound counts "
-    "as open on that side: only a verdict it cannot change stands. Fewer than {min_runs} runs: inconclusive. "
+    "as open on that side: only a verdict it cannot change stands.{fewer} "
     "Starts, sides, curves and metrics of one row combine as: any not reproduced → not reproduced, all "
     "reproduced → reproduced, else inconclusive. Claims whose metrics the runs did not log are left out. "
     "T_c = 2/ln(1+√2) = {t_c:.4f} (Onsager). The claims and their tolerances: rgexp/report/claims.yaml."
 )
+
+
+def rules_text(level: float, min_runs: int) -> str:
+    """The rules paragraph for intervals at ``level`` and verdicts from ``min_runs`` runs on."""
+    fewer = f" Fewer than {min_runs} runs: inconclusive." if min_runs > 1 else ""
+    return RULES.format(level=level, fewer=fewer, t_c=T_C)
+
+
 EXACT_CHECKS = (
     "Not the sources' claims, and not counted in the scorecard: the harness's measurements against exact "
     "results (baseline: they can fail, and test the estimators) and constructions against the closed form "
@@ -134,7 +142,7 @@ def scorecard_blocks(rows: list[Judgment], out_dir: Path, figures: list[Path], l
     """The scorecard (the judgments of the sources' claims): rules, the table, the claims' figures."""
     links, figure_blocks = _claim_figures(rows, out_dir, figures)
     existing = {str(p.relative_to(out_dir)) for p in figures}
-    rules = RULES.format(level=level, min_runs=min_runs, t_c=T_C)
+    rules = rules_text(level, min_runs)
     return [Heading(2, "Scorecard"), Para(rules), _table(rows, links, existing, category=False), *figure_blocks]
 
 
