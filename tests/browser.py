@@ -8,7 +8,9 @@ import asyncio
 import base64
 import itertools
 import json
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -89,7 +91,8 @@ class Browser:
         self.proc = subprocess.Popen([CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
                                       f"--window-size={self.size}", f"--remote-debugging-port={port}",
                                       f"--user-data-dir={self.tmp.name}", "about:blank"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     start_new_session=True)  # its own group: the helpers it starts end with it
         wait_for(f"http://127.0.0.1:{port}/json/version", 60)
         targets = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=5).read())
         ws_url = next(t["webSocketDebuggerUrl"] for t in targets if t["type"] == "page")
@@ -112,6 +115,15 @@ class Browser:
         self.loop.run_until_complete(self.ws.close())
         self.loop.run_until_complete(self.http.close())
         self.loop.close()
-        self.proc.terminate()
+        os.killpg(self.proc.pid, signal.SIGTERM)
         self.proc.wait(timeout=30)
+        # Chromium's helper processes may still be writing into the profile for a moment after the
+        # browser process ends (seen on a loaded machine): wait for the group, then remove it.
+        for _ in range(50):
+            try:
+                os.killpg(self.proc.pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        shutil.rmtree(self.tmp.name, ignore_errors=True)
         self.tmp.cleanup()
