@@ -90,9 +90,10 @@ def _report(state: dict, out: Path, opts: dict, code: list[tuple[str, str]], sta
         raise UsageError("no finished runs to report on")
     seeds = "seed 0" if opts["seeds"] == 1 else f"seeds 0–{opts['seeds'] - 1}"
     selection = f"{len(opts['presets'])} presets at scale={opts['scale']}, {seeds}"
+    min_runs = min(2, opts["seeds"])
     report = build_report(finished, out, title="Reproduction report: every source", selection=selection,
-                          level=opts["level"], min_runs=min(2, opts["seeds"]))
-    counts = ", ".join(f"{n} {v}" for v, n in report.counts().items())
+                          level=opts["level"], min_runs=min_runs)
+    counts = report.counts_text()
     print(f"rgexp.reproduce: {len(finished)} runs in {seconds / 60:.1f} min; wrote {report.markdown} and "
           f"{report.html.name} (scorecard: {counts})")
     run_id = log_report(tracker, "reproduce", out, {"report_runs": ",".join(r.run_id for r in finished),
@@ -102,7 +103,7 @@ def _report(state: dict, out: Path, opts: dict, code: list[tuple[str, str]], sta
     results = write_results(_results_path(opts, out), report, finished, presets,
                             command=command_line("rgexp.reproduce", opts["argv"]), code=code, started=started,
                             finished=time.strftime("%Y-%m-%d %H:%M:%S %Z"), level=opts["level"],
-                            min_runs=min(2, opts["seeds"]))
+                            min_runs=min_runs)
     print(f"rgexp.reproduce: wrote {results}")
     return 0
 

@@ -65,8 +65,8 @@ def _one(latest: Latest, name: str) -> str:
         lo, hi = latest[found[CI_LOW]][1], latest[found[CI_HIGH]][1]
         side = _censored(latest, name, found, lo, hi)
         if side:  # the interval is open at the search bound: only its other end is measured
-            bound, bound_word = (f"< {hi:.4g}", lo) if side < 0 else (f"> {lo:.4g}", hi)
-            return f"{bound} (censored: the fit reached its search bound {bound_word:g}; best fit {value:.4g})"
+            measured, search_bound = (f"< {hi:.4g}", lo) if side < 0 else (f"> {lo:.4g}", hi)
+            return f"{measured} (censored: the fit reached its search bound {search_bound:g}; best fit {value:.4g})"
         return f"{value:.4g} [{lo:.4g}, {hi:.4g}]"
     err = latest[found[ERR]][1] if ERR in found else None
     return f"{value:.4g} ± {err:.2g}" if err is not None and math.isfinite(err) else f"{value:.4g}"

@@ -1,7 +1,6 @@
 """The binned flow stage (analysis.binned) in a real run: every flowed configuration lands in one
 bin at every flow length, both binnings and the paper-named figures are logged."""
 
-import pytest
 
 from tests.conftest import FIGURES
 from rgexp.pipeline import run

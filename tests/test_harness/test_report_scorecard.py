@@ -19,7 +19,6 @@ from rgexp.report.build import build_report, main_metrics
 from rgexp.metric_names import CENSORED, CI_HIGH, CI_LOW, companion
 from rgexp.report.collect import Series, final_point, group_runs
 from rgexp.report.figures import family_figure
-from rgexp.report.claims import load_claims
 from rgexp.report.judge import score
 from rgexp.tracking import RunRecord
 

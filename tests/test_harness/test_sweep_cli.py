@@ -187,7 +187,7 @@ def test_a_sweep_over_models_has_a_run_per_model_and_its_report_says_model(tmp_p
         (child,) = client.search_runs([exp], f"tags.`mlflow.parentRunId` = '{group.info.run_id}'")
         assert child.info.run_name == name and child.data.tags["model"] == name.split("=")[1]
         assert group.data.metrics[M] == child.data.metrics[M]  # the mean of one run
-    assert f"  model=rbm:" in proc.stdout.splitlines() and "  model=stacked_rbm:" in proc.stdout.splitlines()
+    assert "  model=rbm:" in proc.stdout.splitlines() and "  model=stacked_rbm:" in proc.stdout.splitlines()
     md = (Path(parent.data.tags["sweep_dir"]) / "report" / "report.md").read_text()
     runs_table = md[md.index("## Runs"):].split("\n## ")[0]
     assert re.findall(r"^\| (model=\w+) \| 1 \|", runs_table, re.MULTILINE) == ["model=rbm", "model=stacked_rbm"]

@@ -151,7 +151,7 @@ def run_report(opts: Options) -> int:
     report = build_report(finished, out, title=f"Comparison report: {experiment}", selection=selection,
                           skipped=[r for r in records if r.status != "FINISHED"], level=opts.level,
                           min_runs=opts.min_runs)
-    counts = ", ".join(f"{n} {v}" for v, n in report.counts().items())
+    counts = report.counts_text()
     print(f"rgexp.report: wrote {report.markdown} and {report.html.name} ({len(finished)} runs; scorecard: {counts})")
     if opts.log:
         tags = {"report_runs": ",".join(r.run_id for r in finished), "report_selection": selection,

@@ -52,8 +52,21 @@ class Report:
 
     def counts(self) -> dict[str, int]:
         """Verdicts of the scorecard's rows (the report's headline; the exact checks are not counted)."""
-        c = Counter(row.verdict for row in self.scorecard)
-        return {v: c.get(v, 0) for v in (REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE)}
+        return verdict_counts(self.scorecard)
+
+    def counts_text(self) -> str:
+        """``8 reproduced, 24 not reproduced, 16 inconclusive``: the scorecard's counts as printed."""
+        return counts_text(self.scorecard)
+
+
+def verdict_counts(rows: list[Judgment]) -> dict[str, int]:
+    """How many of ``rows`` have each verdict, in the order reproduced, not reproduced, inconclusive."""
+    c = Counter(row.verdict for row in rows)
+    return {v: c.get(v, 0) for v in (REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE)}
+
+
+def counts_text(rows: list[Judgment]) -> str:
+    return ", ".join(f"{n} {v}" for v, n in verdict_counts(rows).items())
 
 
 def main_metrics(records: list[RunRecord]) -> list[str]:

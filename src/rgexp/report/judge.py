@@ -34,7 +34,7 @@ from rgexp.metric_names import MetricName, Near, format_temperature, stage_of
 from rgexp.report.claims import Claim, Claims, Estimator, critical_temperature, load_claims
 from rgexp.report.collect import Group, Series, final_point, point_at, series, stage_last_step, steps_of, value_at
 from rgexp.report.intervals import (INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Band, Point, Summary,
-                                    format_interval, judge_interval, summarize)
+                                    judge_interval, summarize)
 
 __all__ = ["Part", "Judgment", "judge", "score", "combine", "listed", "band_of"]
 

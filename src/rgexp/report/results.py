@@ -18,14 +18,14 @@ from pathlib import Path
 import numpy as np
 
 from rgexp.metric_names import PEAK_RSS_GB, cost_metric
-from rgexp.report.build import Report
+from rgexp.report.build import Report, counts_text
 from rgexp.report.collect import group_runs
 from rgexp.report.document import Block, Figure, Heading, Para, Table, to_markdown
 from rgexp.report.figures import figure_path
-from rgexp.report.intervals import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, format_pm
+from rgexp.report.intervals import format_pm
 from rgexp.report.judge import Judgment
 from rgexp.report.provenance import machine
-from rgexp.report.scorecard import EXACT_CHECKS, claim_text, rules_text, value_cell
+from rgexp.report.scorecard import EXACT_CHECKS, claim_text, rules_text, verdict_table
 from rgexp.summary import HEADLINES
 from rgexp.tracking import RunRecord
 
@@ -33,10 +33,6 @@ __all__ = ["FIGURES", "write_results", "headline_rows"]
 
 FIGURES = Path("figures") / "results"  # relative to the results file; the harness owns this folder
 PEAK_MEMORY = cost_metric(None, PEAK_RSS_GB)
-
-
-def _counts(rows: list[Judgment]) -> str:
-    return ", ".join(f"{sum(r.verdict == v for r in rows)} {v}" for v in (REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE))
 
 
 def _copy_figures(report: Report, rows: list[Judgment], folder: Path) -> dict[str, str]:
@@ -53,21 +49,6 @@ def _copy_figures(report: Report, rows: list[Judgment], folder: Path) -> dict[st
             shutil.copyfile(source, target / source.name)
             links[key] = (FIGURES / source.name).as_posix()
     return links
-
-
-def _verdict_table(rows: list[Judgment], links: Mapping[str, str], with_kind: bool) -> Table:
-    several = len({r.group for r in rows}) > 1
-    header = (["claim"] + (["kind"] if with_kind else []) + (["group"] if several else [])
-              + ["estimator", "value [interval] (n)", "reference", "verdict", "why"] + ([] if with_kind else ["figure"]))
-    table, previous = [], None
-    for r in rows:
-        shown = claim_text(r) if (r.claim.key, r.group) != previous else ""
-        previous = (r.claim.key, r.group)
-        link = links.get(r.claim.figure or r.claim.key)
-        table.append([shown] + ([r.claim.category] if with_kind else []) + ([r.group] if several else [])
-                     + [r.estimator.name, value_cell(r), r.reference, r.verdict, r.why]
-                     + ([] if with_kind else [f"[figure]({link})" if link else "—"]))
-    return Table(header, table)
 
 
 def headline_rows(preset: str, records: list[RunRecord]) -> list[list[str]]:
@@ -140,13 +121,14 @@ def write_results(path: Path, report: Report, records: list[RunRecord], presets:
     blocks: list[Block] = [
         Heading(1, "Results"),
         Para(f"Written by `{command}` ({finished}); do not edit: run the command again to regenerate it. "
-             f"Scorecard of the sources' claims: {_counts(report.scorecard)}; checks of exact results: "
-             f"{_counts(report.exact_checks)}. The claims, their references and tolerances: "
+             f"Scorecard of the sources' claims: {counts_text(report.scorecard)}; checks of exact results: "
+             f"{counts_text(report.exact_checks)}. The claims, their references and tolerances: "
              "`src/rgexp/report/claims.yaml`; the values and sources: [references](references.md)."),
         Heading(2, "Scorecard"), Para(rules_text(level, min_runs)),
-        _verdict_table(report.scorecard, links, with_kind=False),
+        verdict_table(report.scorecard, lambda r: f"[figure]({link})" if (link := links.get(r.claim.figure or r.claim.key))
+                      else "—"),
         Heading(2, "Checks of exact results"), Para(EXACT_CHECKS),
-        _verdict_table(report.exact_checks, {}, with_kind=True),
+        verdict_table(report.exact_checks, kind=lambda r: r.claim.category),
         Heading(2, "Headline numbers per preset"),
         Para("Each run's final value; mean ± std over seeds (a family of curves: the range of their seed means)."),
         Table(["preset", "quantity", "value"], headlines),

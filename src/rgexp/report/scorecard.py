@@ -5,6 +5,7 @@ the per-metric appendix, and the claims' figures. Presentation only: the verdict
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from rgexp.analysis.labels import step_label
@@ -16,7 +17,7 @@ from rgexp.report.figures import claim_figure, figure_path, save_figure
 from rgexp.report.intervals import format_pm
 from rgexp.report.judge import Judgment
 
-__all__ = ["RULES", "rules_text", "EXACT_CHECKS", "scorecard_blocks", "exact_check_blocks", "appendix_table", "value_cell",
+__all__ = ["RULES", "rules_text", "verdict_table", "EXACT_CHECKS", "scorecard_blocks", "exact_check_blocks", "appendix_table", "value_cell",
            "claim_text"]
 
 RULES = (
@@ -49,6 +50,10 @@ EXACT_CHECKS = (
     "they are proven equal to (construction: they cannot fail on data; a check of the code). Same rules."
 )
 _CATEGORY = {"baseline": "baseline (measured vs exact)", "construction": "construction (cannot fail on data)"}
+
+
+def _category(j: Judgment) -> str:
+    return _CATEGORY[j.claim.category]
 
 
 def claim_text(j: Judgment) -> str:
@@ -123,17 +128,21 @@ def _link(j: Judgment, links: dict[str, tuple[str, str]], existing: set[str]) ->
     return f"[{_family(j.metrics[0])}]({path})" if path else "—"
 
 
-def _table(rows: list[Judgment], links: dict[str, tuple[str, str]], existing: set[str], category: bool) -> Table:
+def verdict_table(rows: list[Judgment], link: Callable[[Judgment], str] | None = None,
+                  kind: Callable[[Judgment], str] | None = None) -> Table:
+    """One row per judgment: the claim (once per block of its rows), ``kind(row)`` when given, the
+    group (when there are several), estimator, value, reference, verdict, why, and ``link(row)``
+    (the figure column) when given."""
     several = len({r.group for r in rows}) > 1
-    header = (["claim"] + (["kind"] if category else []) + (["group"] if several else [])
-              + ["estimator", "value [interval] (n)", "reference", "verdict", "why", "figure"])
+    header = (["claim"] + (["kind"] if kind else []) + (["group"] if several else [])
+              + ["estimator", "value [interval] (n)", "reference", "verdict", "why"] + (["figure"] if link else []))
     table, previous = [], None
     for r in rows:
         # a claim's text once per block of its rows: the estimators below it read as its measurements
         shown = claim_text(r) if (r.claim.key, r.group) != previous else ""
         previous = (r.claim.key, r.group)
-        table.append([shown] + ([_CATEGORY[r.claim.category]] if category else []) + ([r.group] if several else [])
-                     + [r.estimator.name, value_cell(r), r.reference, r.verdict, r.why, _link(r, links, existing)])
+        table.append([shown] + ([kind(r)] if kind else []) + ([r.group] if several else [])
+                     + [r.estimator.name, value_cell(r), r.reference, r.verdict, r.why] + ([link(r)] if link else []))
     return Table(header, table)
 
 
@@ -143,7 +152,7 @@ def scorecard_blocks(rows: list[Judgment], out_dir: Path, figures: list[Path], l
     links, figure_blocks = _claim_figures(rows, out_dir, figures)
     existing = {str(p.relative_to(out_dir)) for p in figures}
     rules = rules_text(level, min_runs)
-    return [Heading(2, "Scorecard"), Para(rules), _table(rows, links, existing, category=False), *figure_blocks]
+    return [Heading(2, "Scorecard"), Para(rules), verdict_table(rows, lambda r: _link(r, links, existing)), *figure_blocks]
 
 
 def exact_check_blocks(rows: list[Judgment], out_dir: Path, figures: list[Path]) -> list[Block]:
@@ -151,7 +160,7 @@ def exact_check_blocks(rows: list[Judgment], out_dir: Path, figures: list[Path])
     existing = {str(p.relative_to(out_dir)) for p in figures}
     if not rows:
         return [Heading(2, "Checks of exact results"), Para("None of the runs logged a metric an exact check reads.")]
-    return [Heading(2, "Checks of exact results"), Para(EXACT_CHECKS), _table(rows, {}, existing, category=True)]
+    return [Heading(2, "Checks of exact results"), Para(EXACT_CHECKS), verdict_table(rows, lambda r: _link(r, {}, existing), _category)]
 
 
 def _estimate(j_part) -> str:

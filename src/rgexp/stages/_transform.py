@@ -9,8 +9,8 @@ from typing import Callable, TYPE_CHECKING
 import numpy as np
 from tqdm.auto import tqdm
 
-from rgexp.lazy import lazy_module
 from rgexp.analysis.labels import step_label
+from rgexp.lazy import lazy_module
 from rgexp.metric_names import format_temperature, metric
 from rgexp.stages._measure import StepMeasurer
 from rgexp.stages._types import Transformed
@@ -52,7 +52,7 @@ def log_curves(ctx: Context, result: Transformed) -> None:
         return
     for name in next(iter(curves.values())).keys():
         per_t = {t: c[name] for t, c in curves.items()}
-        ctx.tracked.log_figure(lambda p=per_t, n=name: figures.curves_by_temperature(p, step_label(stage), n, f"{stage}: {n}"),
+        ctx.tracked.log_figure(lambda: figures.curves_by_temperature(per_t, step_label(stage), name, f"{stage}: {name}"),
                                f"figures/{stage}_{name}.png")
         arr = np.array([per_t[t] for t in sorted(per_t)])  # (n_T, n_steps + 1, 2)
         ctx.tracked.log_arrays(f"arrays/{stage}_{name}.npz", temperatures=np.array(sorted(per_t)),
@@ -71,5 +71,5 @@ def log_histograms(ctx: Context, result: Transformed, max_temperatures: int = 6)
         if len(per_t[t]) < 2:  # a single reading (e.g. RG step 0 only) is no flow
             continue
         readings = {f"{result.stage} {k}": r for k, r in enumerate(per_t[t])}
-        ctx.tracked.log_figure(lambda r=readings: thermometer_figures.plot_temperature_histograms(r, T_c=None, kind="heatmap"),
+        ctx.tracked.log_figure(lambda: thermometer_figures.plot_temperature_histograms(readings, T_c=None, kind="heatmap"),
                                f"figures/temperature_{result.stage}_{format_temperature(t)}.png")

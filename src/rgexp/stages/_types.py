@@ -38,7 +38,8 @@ class Tracked(Protocol):
 
     def log_metrics(self, metrics: dict[str, float], step: int = 0) -> None: ...
 
-    def log_figure(self, fig: Any, path: str) -> None: ...  # a Figure, or a function drawing one
+    # fig: a Figure, or a function drawing one, called before log_figure returns (or, figures off, never)
+    def log_figure(self, fig: Any, path: str) -> None: ...
 
     def log_arrays(self, path: str, **arrays: np.ndarray) -> None: ...
 

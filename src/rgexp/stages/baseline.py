@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rgexp.lazy import lazy_module
 from rgexp.analysis.scaling import censored_side
 from rgexp.errors import ConfigError
+from rgexp.lazy import lazy_module
 from rgexp.metric_names import metric, with_companions
 from rgexp.seeding import numpy_generator
 from rgexp.stages.monte_carlo import data_at_sizes

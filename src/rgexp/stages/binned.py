@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rgexp.analysis.binned import PREFIXES
-from rgexp.lazy import lazy_module
 from rgexp.constants import ISING_2D  # the main paper's binned estimators are for the 2D Ising model
 from rgexp.errors import ConfigError
+from rgexp.lazy import lazy_module
 from rgexp.seeding import child_stream
 
 binned_figures = lazy_module("rgexp.analysis.binned_figures")  # drawn only when a figure is kept

@@ -20,8 +20,8 @@ from rgexp.analysis import (
     stacked_correlator,
     white_noise_pattern,
 )
-from rgexp.lazy import lazy_module
 from rgexp.errors import ConfigError
+from rgexp.lazy import lazy_module
 from rgexp.metric_names import metric, with_companions
 from rgexp.models import is_stack
 from rgexp.seeding import numpy_generator, torch_generator

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rgexp.lazy import lazy_module
 from rgexp.analysis.labels import step_label
 from rgexp.analysis.scaling import censored_side
+from rgexp.lazy import lazy_module
 from rgexp.metric_names import format_temperature, metric, with_companions
 
 figures = lazy_module("rgexp.analysis.figures")  # drawn only when a figure is kept
@@ -71,5 +71,5 @@ def _log_figures(ctx: Context, scaling, deltas: dict[tuple[str, float | None], d
         t = main if extra is None else extra
         title = f"{stage}: correlators at T = {t:.4f}"
         suffix = "" if extra is None else "_" + format_temperature(extra)
-        ctx.tracked.log_figure(lambda p=points, s=stage, title=title: figures.delta_curves(p, exact, step_label(s), title),
+        ctx.tracked.log_figure(lambda: figures.delta_curves(points, exact, step_label(stage), title),
                                f"figures/delta_{stage}{suffix}.png")

@@ -11,8 +11,8 @@ import numpy as np
 import torch
 
 from rgexp.analysis.energy_thermometer import EnergyCurve, MagnetizationCurve, ModelEnergyCurve
-from rgexp.lazy import lazy_module
 from rgexp.ising.data import IsingData
+from rgexp.lazy import lazy_module
 from rgexp.metric_names import metric
 from rgexp.models import is_stack
 from rgexp.seeding import keyed_stream, torch_generator
@@ -106,7 +106,7 @@ def train_thermometers(reader, datasets: dict[Shape, IsingData], seed: np.random
         result = reader.fit(data, torch_generator(ss, device), device=device, log=log)
         tracked.log_metrics(result.metrics(path=("final",), L=None if i == 0 else shape[-1]))
         name = "thermometer_confusion" if i == 0 else f"thermometer_confusion_L{shape[-1]}"
-        tracked.log_figure(lambda r=result: thermometer_figures.plot_confusion(r), f"figures/{name}.png")
+        tracked.log_figure(lambda: thermometer_figures.plot_confusion(result), f"figures/{name}.png")
         results[shape] = result
     return results
 

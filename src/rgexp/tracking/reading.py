@@ -182,8 +182,8 @@ def _fetch_runs(tracker: MLflowTracker, run_ids: list[str] | None) -> list:
 
 
 def log_report(tracker: MLflowTracker, experiment: str, directory: Path, tags: dict[str, str],
-               files: list[Path] | None = None) -> str:
-    """Log ``files`` (default: every file under ``directory``) as artifacts ``report/<path relative to
+               files: list[Path]) -> str:
+    """Log ``files`` (the report's, under ``directory``) as artifacts ``report/<path relative to
     directory>`` of a new run in ``experiment``. Naming the files keeps out whatever else the
     directory holds (a tracking store that lives there would otherwise be copied into itself).
 
@@ -196,15 +196,12 @@ def log_report(tracker: MLflowTracker, experiment: str, directory: Path, tags: d
     run = tracker.client.create_run(exp_id, run_name=f"report-{time.strftime('%Y%m%d-%H%M%S')}", tags=all_tags)
     status = "FAILED"
     try:
-        if files is None:
-            tracker.client.log_artifacts(run.info.run_id, str(directory), "report")
-        else:
-            with tempfile.TemporaryDirectory() as tmp:  # one upload of just these files, laid out as in directory
-                for f in files:
-                    rel = Path(f).resolve().relative_to(Path(directory).resolve())
-                    (Path(tmp) / rel).parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(f, Path(tmp) / rel)
-                tracker.client.log_artifacts(run.info.run_id, tmp, "report")
+        with tempfile.TemporaryDirectory() as tmp:  # one upload of just these files, laid out as in directory
+            for f in files:
+                rel = Path(f).resolve().relative_to(Path(directory).resolve())
+                (Path(tmp) / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(f, Path(tmp) / rel)
+            tracker.client.log_artifacts(run.info.run_id, tmp, "report")
         status = "FINISHED"
     finally:
         tracker.client.set_terminated(run.info.run_id, status=status)

@@ -279,13 +279,12 @@ class TrackedRun:
 
     def log_figure(self, fig, path: str) -> None:
         """Save a matplotlib figure as an artifact and close it (the run takes ownership). ``fig`` may
-        be a function that draws it: with figures off it is never called."""
+        be a function that draws it, called here or, with figures off, never (nor matplotlib imported)."""
+        if not self.figures and callable(fig):  # drawing is most of a small run's cost (axes, text, PNG)
+            return
         import matplotlib.pyplot as plt
 
-        if callable(fig):
-            if not self.figures:  # drawing is most of a small run's cost (axes, text layout, PNG encoding)
-                return
-            fig = fig()
+        fig = fig() if callable(fig) else fig
         try:
             if not self.figures:
                 return
