@@ -108,7 +108,7 @@ def test_the_results_file_is_written_from_the_runs(tmp_path):
 @pytest.mark.slow
 def test_reproduce_runs_the_presets_writes_one_report_and_resumes(tmp_path):
     results = tmp_path / "docs" / "results.md"
-    args = [sys.executable, "-m", "rgexp.reproduce", "scale=quick", "seeds=2", "presets=smoke",
+    args = [sys.executable, "-m", "rgexp.reproduce", "scale=quick", "seeds=2", "presets=smoke", "jobs=1",
             f"tracking.root={tmp_path / 'mlruns'}", "tracking.figures=false",  # the runs' own figures: not read here
             f"out={tmp_path / 'out'}", f"results={results}"]
     first = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=600)
@@ -134,3 +134,27 @@ def test_headlines_of_a_preset_with_several_configs_are_per_config():
     rows = _preset_headlines("smoke", records)
     assert {r[0] for r in rows} == {"smoke (sampler.L=8)", "smoke (sampler.L=16)"}
     assert next(r[2] for r in rows if r[0] == "smoke (sampler.L=8)" and "Monte Carlo" in r[1]) == "0.13 (n=1)"
+
+
+def test_the_plan_shares_cores_and_memory_between_sweeps():
+    from dataclasses import astuple
+
+    from rgexp.reproduce import JOB_GB, plan
+
+    assert astuple(plan(None, 7, 3, 2, 20.0))[:3] == (2, 1, 1)  # two presets side by side, one thread each
+    assert astuple(plan(None, 1, 3, 2, 20.0))[:3] == (1, 2, 1)  # one preset: its seeds side by side
+    assert astuple(plan(1, 7, 3, 2, 20.0))[:3] == (1, 1, 2)  # one job: both cores' threads
+    assert astuple(plan(None, 7, 3, 16, 20.0))[:3] == (7, 1, 2)  # 20 GB holds 8 jobs of 2.5
+    assert astuple(plan(None, 2, 3, 16, 100.0))[:3] == (2, 3, 2)  # no more jobs than runs
+    tight = plan(4, 7, 3, 4, 1.5 * JOB_GB)
+    assert astuple(tight)[:3] == (1, 1, 4) and "1 jobs at a time, not 4" in tight.note
+    assert plan(None, 7, 3, 2, 20.0).note == ""
+
+
+def test_wall_time_counts_sweeps_that_ran_side_by_side_once():
+    from rgexp.report.provenance import wall_seconds
+
+    side_by_side = [{"seconds": 100, "started": 0, "ended": 100}, {"seconds": 30, "started": 10, "ended": 40},
+                    {"seconds": 50, "started": 40, "ended": 90}, {"seconds": 10, "started": 500, "ended": 510}]
+    assert wall_seconds(side_by_side) == 110  # 0–100 covered, a resumed one later: 10 more
+    assert wall_seconds([{"seconds": 60}, {"seconds": 30}]) == 90  # older state files: one after another

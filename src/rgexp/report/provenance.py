@@ -14,7 +14,7 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
-__all__ = ["checkout_root", "code_state", "machine", "command_line"]
+__all__ = ["checkout_root", "code_state", "machine", "command_line", "wall_seconds"]
 
 VERSIONED = ("torch", "numpy", "mlflow", "hydra-core", "rgexp")
 
@@ -85,3 +85,15 @@ def machine() -> list[tuple[str, str]]:
 def command_line(module: str, argv: list[str]) -> str:
     """``python -m rgexp.reproduce scale=quick seeds=1``, quoted as a shell would need it."""
     return shlex.join(["python", "-m", module, *argv])
+
+
+def wall_seconds(states: list[dict]) -> float:
+    """The time during which at least one of the sweeps ran (their [started, ended] intervals merged);
+    the sum of their seconds for states written before the intervals were recorded."""
+    if not all("started" in s for s in states):
+        return sum(s["seconds"] for s in states)
+    total, end = 0.0, float("-inf")
+    for s in sorted(states, key=lambda s: s["started"]):
+        total += max(0.0, s["ended"] - max(s["started"], end))
+        end = max(end, s["ended"])
+    return total
