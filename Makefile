@@ -9,12 +9,11 @@ PYTEST_ARGS ?=
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
 
-# torch==2.13.0 is pinned: pip takes the CPU wheel from this machine's disk.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[test,launchers]'
+# torch==2.13.0 is pinned: the CPU wheel where pip's configuration offers one. uv installs it (with
+# pip's configuration; pip where uv cannot be had): scripts/install.py says how.
+$(VENV)/.installed: pyproject.toml scripts/install.py | $(BIN)/python
+	$(BIN)/python scripts/install.py torch==2.13.0 -e '.[test,launchers]'
 	touch $@
 
 setup: $(VENV)/.installed
