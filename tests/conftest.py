@@ -79,8 +79,7 @@ def pytest_collection_modifyitems(config, items):
     """The longest files first, then the other files with slow tests, then the rest. pytest-xdist's
     workers take a whole file at a time (``--dist loadfile``) in collection order: started first,
     the long files run beside the many short ones instead of ending the suite alone on one worker
-    while the other idles. pytest-randomly shuffles the files and their tests before this sort, which is
-    stable: the order within each rank stays the shuffled one."""
+    while the other idles."""
     slow_files = {item.path for item in items if item.get_closest_marker("slow")}
 
     def rank(item) -> tuple[int, int]:
