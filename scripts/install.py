@@ -23,6 +23,7 @@ from pathlib import Path
 FLAGS = {"index-url": "--index-url", "extra-index-url": "--extra-index-url", "find-links": "--find-links",
          "constraint": "--constraint"}
 SECTIONS = ("global", "install", ":env:")  # pip's precedence: later ones win
+UV = Path(sys.executable).with_name("uv")  # uv installed into this environment
 
 
 def pip_options() -> dict[str, str]:
@@ -39,8 +40,7 @@ def pip_options() -> dict[str, str]:
 
 def uv_command(specs: list[str], options: dict[str, str]) -> tuple[list[str], dict[str, str]]:
     """The ``uv pip install`` command and environment that install ``specs`` as pip would."""
-    uv = Path(sys.executable).with_name("uv")
-    cmd = [str(uv), "pip", "install", "--quiet", "--python", sys.executable]
+    cmd = [str(UV), "pip", "install", "--quiet", "--python", sys.executable]
     for key, flag in FLAGS.items():
         if key in options and not os.environ.get(f"UV_{key.upper().replace('-', '_')}"):
             cmd += [part for value in shlex.split(options[key]) for part in (flag, value)]
@@ -56,8 +56,7 @@ def uv_command(specs: list[str], options: dict[str, str]) -> tuple[list[str], di
 
 def main(specs: list[str]) -> int:
     pip = [sys.executable, "-m", "pip", "install", "--quiet"]
-    uv = Path(sys.executable).with_name("uv")
-    if not uv.exists() and subprocess.run([*pip, "uv"]).returncode != 0:
+    if not UV.exists() and subprocess.run([*pip, "uv"]).returncode != 0:
         print("install: uv could not be installed; installing with pip", file=sys.stderr)
         return subprocess.run([*pip, *specs]).returncode
     cmd, env = uv_command(specs, pip_options())
