@@ -21,8 +21,10 @@ setup: $(VENV)/.installed
 run: setup
 	$(BIN)/python -m rgexp $(ARGS)
 
-# one pytest worker per core (pytest-xdist), a test file's tests on one worker (module fixtures run once)
-PARALLEL ?= -n auto --dist loadfile
+# one pytest worker per core (pytest-xdist), a test file's tests on one worker (module fixtures run once),
+# files handed out in collection order (tests/conftest.py puts the longest first; xdist would otherwise
+# reorder them by their number of tests and leave a long file to run alone at the end)
+PARALLEL ?= -n auto --dist loadfile --no-loadscope-reorder
 
 test: setup
 	$(BIN)/python -m pytest -q $(PARALLEL) $(PYTEST_ARGS)

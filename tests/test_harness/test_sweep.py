@@ -1,7 +1,7 @@
 """A sweep as one MLflow family, in process: the names Hydra's overrides give (rgexp.cli), the parent
 and its groups (rgexp.tracking.sweep) on a real SQLite store, closing a family (complete, not, and
 again after the missing run came), the readers skipping the holders, the report's group labels.
-End to end through ``python -m rgexp -m …``: test_sweep_cli.py (and test_launchers.py)."""
+End to end through ``python -m rgexp -m …``: test_sweep_cli.py (joblib and submitit_local: test_tracking_postgres.py)."""
 
 from __future__ import annotations
 

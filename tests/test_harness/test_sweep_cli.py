@@ -1,4 +1,4 @@
-"""``python -m rgexp -m …`` end to end (basic launcher; joblib and submitit_local: test_launchers.py):
+"""``python -m rgexp -m …`` end to end (basic launcher; joblib and submitit_local: test_tracking_postgres.py):
 one parent per sweep, named children under it, the mean over seeds on the parent and in the
 terminal, the commands the sweep prints run as printed, a killed run failing its sweep until its
 resume completes the family, a sweep over models as a group per model."""

@@ -3,9 +3,14 @@
 ``mlflow server`` commands on it (artifacts proxied by the server, ``--artifacts-destination``),
 and ``python -m rgexp tracking=server`` jobs as lab members would start them:
 
-- a 4-job sweep on the joblib launcher and a 2-job sweep on ``submitit_local``, both at once (six
-  writers on one store): every run FINISHED, every metric step logged exactly once, the config,
-  arrays, figures and checkpoint downloadable from the server, nothing left in a local store;
+- a 4-job sweep on the joblib launcher and a 2-job sweep on ``submitit_local`` (the code path of
+  ``submitit_slurm`` without a cluster), both at once (six writers on one store): every run FINISHED
+  under one ``sweep_id``, nested under the sweep's one parent (made in the launching process before
+  the jobs, FINISHED with the mean over the seeds), every job in a worker process and none with an
+  ``MLFLOW_RUN_ID`` in its environment (a Hydra callback records process ids and that variable),
+  every metric step logged exactly once, the config, arrays, figures and checkpoint downloadable
+  from the server, nothing left in a local store. Whether jobs overlap in time is not asserted: on
+  a loaded machine one worker may finish before another starts, and that is no launcher's fault;
 - a run SIGKILLed mid-training and resumed with ``resume=<id>`` from an empty directory: it starts
   from the server's checkpoint and ends with the numbers of a run that was not killed;
 - that other run: the server killed while it trains and started again, as in
@@ -105,13 +110,42 @@ def server(postgres, tmp_path_factory):
         srv.log.close()
 
 
-def _member(args: list[str], cwd: Path, url: str) -> subprocess.Popen:
+# A Hydra callback, importable by the launching process and the workers alike (PYTHONPATH): the
+# launching process's id in the sweep directory; each job's id and MLFLOW_RUN_ID in its own directory.
+RECORD_PIDS = """
+import os
+from pathlib import Path
+
+from hydra.experimental.callback import Callback
+
+
+class RecordPids(Callback):
+    def on_multirun_start(self, config, **kwargs):
+        Path(config.hydra.sweep.dir).mkdir(parents=True, exist_ok=True)
+        (Path(config.hydra.sweep.dir) / "launcher.pid").write_text(str(os.getpid()))
+
+    def on_job_start(self, config, **kwargs):
+        Path(config.hydra.runtime.output_dir).mkdir(parents=True, exist_ok=True)
+        (Path(config.hydra.runtime.output_dir) / "job.pid").write_text(str(os.getpid()))
+        (Path(config.hydra.runtime.output_dir) / "job.env").write_text(os.environ.get("MLFLOW_RUN_ID", "(unset)"))
+"""
+
+
+def _member(args: list[str], cwd: Path, url: str, hooks: Path | None = None) -> subprocess.Popen:
     """``python -m rgexp tracking=server …`` as a lab member runs it (through the tunnel the manual's
-    ``tracking=server`` points at 127.0.0.1:5000; here the test server's port)."""
+    ``tracking=server`` points at 127.0.0.1:5000; here the test server's port), with the Hydra
+    callbacks of ``hooks`` importable where given."""
     cwd.mkdir(parents=True, exist_ok=True)
+    path = os.pathsep.join(filter(None, [str(hooks) if hooks else None, os.environ.get("PYTHONPATH")]))
     return subprocess.Popen([sys.executable, "-m", "rgexp", "tracking=server", f"tracking.uri={url}", *args], cwd=cwd,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1", **({"PYTHONPATH": path} if path else {})})
+
+
+def _pids(base: Path) -> tuple[set[int], list[int]]:
+    """(the launching process's ids, each job's process id) as the callback recorded them."""
+    read = lambda name: [int(p.read_text()) for p in base.glob(f"multirun/**/{name}")]  # noqa: E731
+    return set(read("launcher.pid")), read("job.pid")
 
 
 def _faults(server: Server, base: Path) -> dict:
@@ -165,15 +199,20 @@ def lab(server, tmp_path_factory) -> dict:
     base = tmp_path_factory.mktemp("lab")
     member = readme_line("python -m rgexp tracking=server").split()[4:]  # the manual's sweep, after tracking=server
     assert set(member) <= {*SWEEPS["joblib"][0], "-m", f"seed={SWEEPS['joblib'][1]}"}, member
+    hooks = base / "hooks"
+    hooks.mkdir()
+    (hooks / "record_pids.py").write_text(RECORD_PIDS)
     procs = {}
     for name, (launcher, seeds) in SWEEPS.items():
         procs[name] = _member([*SMALL, f"name=pg_{name}", f"cache.directory={base / 'cache'}", *launcher,
-                               "-m", f"seed={seeds}"], base / name, server.url)
+                               "+hydra.callbacks.record_pids._target_=record_pids.RecordPids", "-m", f"seed={seeds}"],
+                              base / name, server.url, hooks)
     out: dict = {"base": base, "client": MlflowClient(server.url)}
     for name, proc in procs.items():
-        _, err = proc.communicate(timeout=600)
+        stdout, err = proc.communicate(timeout=600)
         logs = "\n".join(p.read_text()[-1500:] for p in (base / name).glob("multirun/**/.submitit/**/*.err"))
         out[f"{name}_exit"] = (proc.returncode, err[-3000:] + logs)
+        out[f"{name}_stdout"] = stdout
     out |= _faults(server, base)
     return out
 
@@ -198,12 +237,26 @@ def test_sweeps_on_both_launchers_land_whole_in_the_postgres_store(lab, sweep, s
     everything = client.search_runs([exp.experiment_id])
     (parent,) = [r for r in everything if r.data.tags.get("rgexp_sweep") == "parent"]  # the sweep's, made first
     runs = [r for r in everything if r is not parent]
-    assert parent.info.status == "FINISHED" and {r.data.tags["mlflow.parentRunId"] for r in runs} == {
-        parent.info.run_id}
     seeds = SWEEPS[sweep][1].split(",")
     assert sorted(r.data.params["seed"] for r in runs) == seeds
-    assert {r.info.status for r in runs} == {"FINISHED"} and len({r.data.tags["sweep_id"] for r in runs}) == 1
+    assert sorted(r.info.run_name for r in runs) == [f"seed={s}" for s in seeds]
+    assert {r.info.status for r in runs} == {"FINISHED"} and len({r.data.tags["sweep_id"] for r in [parent, *runs]}) == 1
     assert sorted(r.data.tags["job_num"] for r in runs) == [str(i) for i in range(len(seeds))]
+    # nested under the one parent, made before the jobs, FINISHED with the mean over the seeds
+    assert {r.data.tags["mlflow.parentRunId"] for r in runs} == {parent.info.run_id}
+    assert parent.info.run_name == f"pg_{sweep}: seed={SWEEPS[sweep][1]}" and parent.info.status == "FINISHED"
+    assert parent.info.start_time <= min(r.info.start_time for r in runs)
+    name = "flow/abs_magnetization/T1.5000"
+    assert parent.data.metrics[name] == pytest.approx(sum(r.data.metrics[name] for r in runs) / len(runs), rel=1e-12)
+    # launched, not run in line: every job in a worker process, none in the launching one, none given a
+    # run id through its environment; joblib's workers may take several jobs each, submitit one each
+    base = lab["base"] / sweep
+    launching, jobs = _pids(base)
+    assert len(launching) == 1 and len(jobs) == len(seeds) and not launching & set(jobs), (launching, jobs)
+    assert sweep != "submitit" or len(set(jobs)) == len(seeds), jobs
+    assert [p.read_text() for p in base.glob("multirun/**/job.env")] == ["(unset)"] * len(seeds)
+    tail = lab[f"{sweep}_stdout"].splitlines()[-3:]  # the sweep's lines end the output: where to look, the report
+    assert [line.split(":")[0] for line in tail] == ["  open", "  report", "  the sweep's report"], tail
     for run in runs:
         histories = _histories(client, run.info.run_id)
         assert _steps_once(histories) == [] and any(k.startswith("train/") for k in histories)
@@ -215,7 +268,7 @@ def test_sweeps_on_both_launchers_land_whole_in_the_postgres_store(lab, sweep, s
         assert {"config.yaml", "checkpoints", "arrays"} <= paths
         if sweep == "submitit":  # figures on: rendered and stored by the server
             assert client.list_artifacts(run.info.run_id, "figures")
-    assert [p for p in (lab["base"] / sweep).glob("mlruns/**/*") if p.is_file()] == []  # nothing kept locally
+    assert [p for p in base.glob("mlruns/**/*") if p.is_file()] == []  # nothing kept locally
     assert len(list(server.artifacts.rglob("last.pt"))) >= len(seeds)
 
 
