@@ -7,9 +7,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
+# One pytest worker per core (``-n auto``): each worker, and every process it starts, computes on one
+# thread. Two threads in each of two workers on two cores oversubscribe them: OpenMP's and numba's
+# threads spin and then wait for a core the other worker holds (a parallel numba kernel took 3× its
+# CPU time in wall time). Set before torch and numba are imported; a value the user set is kept.
+if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+    for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")
+
+import pytest  # noqa: E402
+from hydra import compose, initialize_config_dir  # noqa: E402
+from hydra.core.global_hydra import GlobalHydra  # noqa: E402
 
 import rgexp.cli  # noqa: F401  (registers the structured configs that the YAML files extend)
 
