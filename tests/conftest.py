@@ -41,16 +41,17 @@ def shared_root(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("rgexp")
 
 
+def isolated_overrides(root: Path) -> list[str]:
+    """Overrides pointing MLflow and the cache into ``root``, no progress bars, no rendered figures
+    (most of a small run's cost; tests of figures add ``FIGURES``)."""
+    return [f"tracking.root={root / 'mlruns'}", f"cache.directory={root / 'cache'}", "progress=false",
+            "tracking.figures=false"]
+
+
 @pytest.fixture
 def isolated(shared_root):
-    """Overrides pointing MLflow and the cache into the session's temporary root, no progress bars,
-    no rendered figures (most of a small run's cost; tests of figures add ``FIGURES``)."""
-    return [
-        f"tracking.root={shared_root / 'mlruns'}",
-        f"cache.directory={shared_root / 'cache'}",
-        "progress=false",
-        "tracking.figures=false",
-    ]
+    """:func:`isolated_overrides` of the session's temporary root."""
+    return isolated_overrides(shared_root)
 
 
 @pytest.fixture
@@ -79,10 +80,10 @@ def run_cli(args: list[str], cwd: Path, timeout: float = 600, env_extra: dict | 
 
 # The longest files (CI's --durations, longest first): only an order of starting, so a stale entry costs
 # a little balance and nothing else.
-LONGEST = ("test_tracking_server.py", "test_tracking_postgres.py", "test_presets.py", "test_pipeline.py",
-           "test_sweep_cli.py", "test_long_range_published.py", "test_ui_sweep.py", "test_cli.py",
-           "test_observables.py", "test_faults.py", "test_fixed_point_stage.py", "test_bad_input.py",
-           "test_reproduce.py", "test_wheel.py", "test_subnormals.py", "test_launchers.py")
+LONGEST = ("test_sweep_cli.py", "test_tracking_postgres.py", "test_presets.py", "test_tracking_server.py",
+           "test_pipeline.py", "test_long_range_published.py", "test_observables.py", "test_cli.py",
+           "test_faults.py", "test_reproduce.py", "test_wheel.py", "test_bad_input.py", "test_launchers.py",
+           "test_subnormals.py", "test_fixed_point_stage.py")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.conftest import FIGURES
+from tests.conftest import FIGURES, compose_config, isolated_overrides
 from rgexp.analysis import abs_magnetization
 from rgexp.cache import DataCache
 from rgexp.errors import ConfigError, Interrupted
@@ -99,10 +99,18 @@ def test_interrupted_then_resumed_equals_uninterrupted(model, smoke_cfg, mlflow_
     assert len(steps) == len(set(steps))
 
 
-def test_a_stop_during_the_monte_carlo_stage_leaves_a_resumable_run(smoke_cfg, mlflow_client):
+@pytest.fixture(scope="module")
+def uninterrupted(shared_root) -> tuple[dict, int]:
+    """The smoke run without a stop, and how many safe points it polled (the stop tests' reference)."""
+    counter = StopAfter(10**9)
+    full = run(compose_config(["experiment=smoke", *isolated_overrides(shared_root)]), should_stop=counter)
+    return full, counter.calls
+
+
+def test_a_stop_during_the_monte_carlo_stage_leaves_a_resumable_run(uninterrupted, smoke_cfg, mlflow_client):
     """The first safe point comes after the untrained model's checkpoint (update 0) is written, so a
     run stopped while its data was being generated resumes to the uninterrupted numbers."""
-    full = run(smoke_cfg())
+    full, _ = uninterrupted
     with pytest.raises(Interrupted, match="stopped after the Monte Carlo and thermometer stages") as info:
         run(smoke_cfg(), should_stop=StopAfter(0))
     run_id = info.value.run_id
@@ -120,11 +128,11 @@ def test_a_stop_during_the_monte_carlo_stage_leaves_a_resumable_run(smoke_cfg, m
     (10, "after the training stage"), (8, "in the rbm_flow stage after T = 2.2692"),
     pytest.param(5, "in the block_rg stage after T = 1.5000", marks=pytest.mark.slow),
     pytest.param(1, "after the scaling_fits stage", marks=pytest.mark.slow)])
-def test_a_stop_between_stages_is_honoured_and_resumes_to_the_same_numbers(back, where, smoke_cfg, mlflow_client):
-    counter = StopAfter(10**9)
-    full = run(smoke_cfg(), should_stop=counter)
+def test_a_stop_between_stages_is_honoured_and_resumes_to_the_same_numbers(back, where, uninterrupted, smoke_cfg,
+                                                                          mlflow_client):
+    full, polls = uninterrupted
     with pytest.raises(Interrupted, match=f"^stopped {where}$") as info:
-        run(smoke_cfg(), should_stop=StopAfter(counter.calls - back - 1))
+        run(smoke_cfg(), should_stop=StopAfter(polls - back - 1))
     run_id = info.value.run_id
     assert mlflow_client.get_run(run_id).info.status == "KILLED"
     resumed = run(smoke_cfg(f"resume={run_id}"))
