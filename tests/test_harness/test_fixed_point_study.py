@@ -1,0 +1,56 @@
+"""The fixed-point study's arithmetic against closed forms: side switches, Wilson's interval, the
+finite-size fit on exact curves and its intercept's variance."""
+
+import math
+
+import numpy as np
+import pytest
+
+from rgexp.report.fixed_point_study import (M_STAR, RunEnd, finite_size_fit, run_end, summarize, switches)
+from rgexp.tracking import RunRecord
+
+T_C = 2 / math.log(1 + math.sqrt(2))
+
+
+def test_switches_count_crossings_of_the_cut_in_step_order():
+    assert switches([(30, 0.2), (0, 0.1), (10, 0.9), (20, 0.95)]) == 2
+    assert switches([(0, 0.96), (5, float("nan")), (9, 0.97)]) == 0 and switches([]) == 0
+
+
+def test_a_runs_end_is_read_at_its_last_update_with_its_history():
+    final = {M_STAR: 0.95, "fixed_point/temperature_energy": 1.9, "fixed_point/temperature_network": 2.1}
+    record = RunRecord("0" * 32, "seed=0", "rbm_flow", "FINISHED", {}, {}, final,
+                       {M_STAR: [(0, 0.1), (100, 0.9), (200, 0.2), (400, 0.95)]})
+    end = run_end(record)
+    assert end.ordered and end.switches == 3 and end.T["energy"] == 1.9 and math.isnan(end.T["magnetization"])
+    assert run_end(RunRecord("1" * 32, "r", "smoke", "FINISHED", {}, {}, {}, {})) is None
+
+
+def test_the_ordered_fraction_has_wilsons_interval():
+    ends = [RunEnd({"energy": T, "magnetization": T, "network": T}, m, s)
+            for T, m, s in ((1.9, 0.95, 1), (1.8, 0.96, 3), (4.1, 0.1, 2), (1.85, 0.97, 0), (4.2, 0.08, 4))]
+    s = summarize("n_hidden=81", ends)
+    n, p, z = 5, 3 / 5, 1.959963984540054
+    center = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    assert (s.n, s.ordered) == (5, 3) and s.ordered_interval == pytest.approx((center - half, center + half), abs=1e-9)
+    assert s.T["energy"].value == pytest.approx(np.mean([1.9, 1.8, 4.1, 1.85, 4.2]))
+    assert s.T["energy"].error == pytest.approx(np.std([1.9, 1.8, 4.1, 1.85, 4.2], ddof=1))
+    assert s.switches.value == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="has no run"):
+        summarize("empty", [])
+
+
+def test_the_finite_size_fit_recovers_an_exact_curve_and_its_intercept_variance():
+    L = np.array([6.0, 8.0, 10.0, 12.0])
+    fit = finite_size_fit(L, T_C + 3.0 / L, np.full(4, 0.01))
+    assert fit.T_inf.value == pytest.approx(T_C, abs=1e-10) and fit.a == pytest.approx(3.0) and fit.dof == 2
+    x = 1 / L  # equal errors: var(intercept) = σ² Σx² / (n Σx² − (Σx)²)
+    assert fit.T_inf.error == pytest.approx(0.01 * math.sqrt((x**2).sum() / (4 * (x**2).sum() - x.sum() ** 2)))
+    t = 4.302652729911275  # Student t, 2 degrees of freedom, 97.5 %
+    assert fit.interval == pytest.approx((T_C - t * fit.T_inf.error, T_C + t * fit.T_inf.error))
+    L = np.array([6.0, 8.0, 10.0, 12.0, 16.0])
+    free = finite_size_fit(L, T_C + 2.0 * L**-1.5, np.full(5, 0.01), nu=None)
+    assert free.T_inf.value == pytest.approx(T_C, abs=1e-6) and free.nu.value == pytest.approx(1 / 1.5, rel=1e-5)
+    with pytest.raises(ValueError, match="more than 3 sizes"):
+        finite_size_fit(L[:3], T_C + 1 / L[:3], np.full(3, 0.01), nu=None)
