@@ -54,3 +54,32 @@ def test_the_finite_size_fit_recovers_an_exact_curve_and_its_intercept_variance(
     assert free.T_inf.value == pytest.approx(T_C, abs=1e-6) and free.nu.value == pytest.approx(1 / 1.5, rel=1e-5)
     with pytest.raises(ValueError, match="more than 3 sizes"):
         finite_size_fit(L[:3], T_C + 1 / L[:3], np.full(3, 0.01), nu=None)
+
+
+def _ends(ms, Ts, sw):
+    return [RunEnd({"energy": T, "magnetization": T, "network": T}, m, s) for m, T, s in zip(ms, Ts, sw)]
+
+
+def test_an_arms_effect_is_each_difference_with_its_interval():
+    from scipy import stats
+
+    from rgexp.report.fixed_point_study import effect
+
+    base = summarize("base", _ends([0.95, 0.96, 0.1, 0.97, 0.08], [1.9, 1.8, 4.1, 1.85, 4.2], [1, 3, 2, 0, 4]))
+    arm = summarize("arm", _ends([0.95] * 5, [1.8, 1.9, 1.85, 1.9, 1.95], [0, 0, 1, 0, 0]))
+    e = effect(arm, base)
+    # Newcombe's method 10 from the two Wilson intervals: p1 − p2 = 1 − 0.6
+    (l1, u1), (l2, u2) = arm.ordered_interval, base.ordered_interval
+    assert e.ordered == pytest.approx((0.4, 0.4 - math.hypot(1 - l1, u2 - 0.6), 0.4 + math.hypot(u1 - 1, 0.6 - l2)))
+    assert e.ordered[1] < 0 < e.ordered[2]  # five seeds each: 3/5 against 5/5 is no shown effect
+    welch = stats.ttest_ind([1.8, 1.9, 1.85, 1.9, 1.95], [1.9, 1.8, 4.1, 1.85, 4.2], equal_var=False)
+    assert e.T[1:] == pytest.approx(tuple(welch.confidence_interval(0.95)))
+    assert e.switches[0] == pytest.approx(0.2 - 2.0)
+
+
+def test_newcombes_interval_matches_his_worked_example():
+    """Newcombe, Stat. Med. 17, 873 (1998), Table II, example (a): 56/70 − 48/80, method 10: 0.0524 to 0.3339."""
+    from rgexp.report.fixed_point_study import _newcombe
+
+    diff, low, high = _newcombe(56, 70, 48, 80, 0.95)
+    assert diff == pytest.approx(0.2) and (round(low, 4), round(high, 4)) == (0.0524, 0.3339)

@@ -29,8 +29,8 @@ from rgexp.metric_names import metric
 from rgexp.stats import Estimate
 from rgexp.tracking import RunRecord
 
-__all__ = ["ORDERED_M", "READINGS", "RunEnd", "Setting", "run_end", "switches", "summarize", "FiniteSizeFit",
-           "finite_size_fit"]
+__all__ = ["ORDERED_M", "READINGS", "RunEnd", "Setting", "run_end", "switches", "summarize", "Effect", "effect",
+           "FiniteSizeFit", "finite_size_fit"]
 
 ORDERED_M = 0.5
 READINGS = ("energy", "magnetization", "network")
@@ -80,6 +80,7 @@ class Setting:
     T: dict[str, Estimate]  # reading -> mean over seeds, error = standard deviation over seeds
     m: Estimate
     switches: Estimate  # side changes per seed: mean, standard deviation
+    ends: tuple[RunEnd, ...] = ()
 
     @property
     def ordered_fraction(self) -> float:
@@ -101,7 +102,42 @@ def summarize(label: str, ends: Sequence[RunEnd], level: float = 0.95) -> Settin
     ci = stats.binomtest(k, n).proportion_ci(confidence_level=level, method="wilson")
     return Setting(label, n, k, (float(ci.low), float(ci.high)),
                    {r: _spread(e.T[r] for e in ends) for r in READINGS}, _spread(e.m for e in ends),
-                   _spread(e.switches for e in ends))
+                   _spread(e.switches for e in ends), tuple(ends))
+
+
+@dataclass(frozen=True)
+class Effect:
+    """An arm against its baseline: each difference (arm − baseline) with its interval at ``level``."""
+
+    ordered: tuple[float, float, float]  # difference of the ordered fractions, Newcombe's interval
+    T: tuple[float, float, float]  # difference of mean T* (energy reading), Welch's interval
+    switches: tuple[float, float, float]  # difference of mean switches per seed, Welch's interval
+
+
+def _newcombe(k1: int, n1: int, k2: int, n2: int, level: float) -> tuple[float, float, float]:
+    """p1 − p2 with Newcombe's hybrid score interval (his method 10: from the two Wilson intervals)."""
+    (l1, u1), (l2, u2) = (stats.binomtest(k, n).proportion_ci(confidence_level=level, method="wilson")
+                          for k, n in ((k1, n1), (k2, n2)))
+    p1, p2 = k1 / n1, k2 / n2
+    return (p1 - p2, p1 - p2 - math.hypot(p1 - l1, u2 - p2), p1 - p2 + math.hypot(u1 - p1, p2 - l2))
+
+
+def _welch(a: Sequence[float], b: Sequence[float], level: float) -> tuple[float, float, float]:
+    a, b = (np.array([x for x in v if math.isfinite(x)], dtype=float) for v in (a, b))
+    if a.size < 2 or b.size < 2:
+        return (math.nan, math.nan, math.nan)
+    diff = float(a.mean() - b.mean())
+    if np.ptp(a) == 0 and np.ptp(b) == 0:  # no scatter in either: the difference is exact
+        return (diff, diff, diff)
+    ci = stats.ttest_ind(a, b, equal_var=False).confidence_interval(level)
+    return (diff, float(ci.low), float(ci.high))
+
+
+def effect(arm: Setting, baseline: Setting, level: float = 0.95) -> Effect:
+    """What ``arm`` changes against ``baseline``: side, T* (energy), switching, each with its interval."""
+    return Effect(_newcombe(arm.ordered, arm.n, baseline.ordered, baseline.n, level),
+                  _welch([e.T["energy"] for e in arm.ends], [e.T["energy"] for e in baseline.ends], level),
+                  _welch([e.switches for e in arm.ends], [e.switches for e in baseline.ends], level))
 
 
 @dataclass(frozen=True)
