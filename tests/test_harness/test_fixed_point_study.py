@@ -83,3 +83,31 @@ def test_newcombes_interval_matches_his_worked_example():
 
     diff, low, high = _newcombe(56, 70, 48, 80, 0.95)
     assert diff == pytest.approx(0.2) and (round(low, 4), round(high, 4)) == (0.0524, 0.3339)
+
+
+def _record(experiment, params, m, T, history):
+    final = {M_STAR: m} | {f"fixed_point/temperature_{r}": T + d for r, d in
+                           (("energy", 0.0), ("magnetization", -0.2), ("network", 0.1))}
+    return RunRecord(f"{abs(hash((experiment, str(params), m, T))):032x}"[:32], "r", experiment, "FINISHED", params,
+                     {}, final, {M_STAR: history})
+
+
+def test_the_page_has_a_table_and_a_figure_per_question_from_the_runs(tmp_path):
+    from rgexp.report.study_page import write_page
+
+    rng = np.random.default_rng(0)
+    runs = {"fixed_point_hidden": [_record("fixed_point_hidden", {"model.net.n_hidden": str(n)}, m, T, [(0, 0.1), (9, m)])
+                                   for n in (16, 81) for m, T in ((0.95, 1.9), (0.1, 4.1), (0.96, 1.8))],
+            "fixed_point_sgd": [_record("fixed_point_sgd", {}, 0.95, 1.9 + 0.01 * i, [(0, 0.95)]) for i in range(3)],
+            "fixed_point_size": [_record("fixed_point_size", {"sampler.L": str(L)}, 0.3, T_C + 3 / L + rng.normal(0, 0.01), [])
+                                 for L in (6, 8, 10, 12) for _ in range(3)]}
+    page = write_page(tmp_path / "docs" / "study.md", runs, "python -m rgexp.study scale=quick")
+    text = page.read_text()
+    assert "`python -m rgexp.study scale=quick`" in text
+    assert "| n_hidden=81 | 3 | 2/3 [" in text and "| plain SGD (lr 0.01) instead of Adam | 3 | 3/3 [" in text
+    assert "**plain SGD (lr 0.01) instead of Adam** (3 seeds against 3)" in text
+    assert "| L=6 | 3 |" in text and "| L=12 | 3 |" in text
+    fit = next(line for line in text.splitlines() if "ν = 1 (energy reading)" in line)
+    assert "holds T_c" in fit  # exact 1/L data around T_c with small noise
+    assert (tmp_path / "docs" / "figures" / "fixed_point_side.png").is_file()
+    assert (tmp_path / "docs" / "figures" / "fixed_point_size.png").is_file()
