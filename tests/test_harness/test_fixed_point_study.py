@@ -111,3 +111,37 @@ def test_the_page_has_a_table_and_a_figure_per_question_from_the_runs(tmp_path):
     assert "holds T_c" in fit  # exact 1/L data around T_c with small noise
     assert (tmp_path / "docs" / "figures" / "fixed_point_side.png").is_file()
     assert (tmp_path / "docs" / "figures" / "fixed_point_size.png").is_file()
+
+
+@pytest.mark.parametrize("scale", ["quick", "paper"])
+def test_the_study_presets_are_their_base_preset_with_one_change(scale):
+    from rgexp.config import check_config
+    from rgexp.study import QUESTIONS
+    from tests.conftest import compose_config
+
+    base = {"rbm_flow": compose_config(["experiment=rbm_flow", f"scale={scale}"]),
+            "iso_flow": compose_config(["experiment=iso_flow", f"scale={scale}"])}
+    changed = {"fixed_point_hidden": {}, "fixed_point_sgd": {"optimizer": "sgd", "lr": 0.01},
+               "fixed_point_cd1": {"persistent": False},
+               "fixed_point_decaying": {"lr_schedule": "cosine", "lr_final_fraction": 0.1}}
+    for preset in (p for presets, _ in QUESTIONS.values() for p in presets):
+        size = ["sampler.L=6"] if preset == "fixed_point_size" else []  # one point of its sweep
+        cfg = compose_config([f"experiment={preset}", f"scale={scale}", *size])
+        check_config(cfg)
+        assert cfg.name == preset
+        if preset == "fixed_point_size":
+            assert cfg.sampler.L == 6 and cfg.model.net.n_hidden == 36  # as many hidden as visible units
+            assert cfg.model.train == base["iso_flow"].model.train and cfg.sampler.temperatures == base["iso_flow"].sampler.temperatures
+            continue
+        train = {k: v for k, v in cfg.model.train.items() if base["rbm_flow"].model.train[k] != v}
+        assert train == changed[preset] and cfg.model.net == base["rbm_flow"].model.net and cfg.sampler == base["rbm_flow"].sampler
+
+
+def test_study_arguments_and_their_one_line_errors():
+    from rgexp.study import UsageError, parse_args
+
+    opts = parse_args(["questions=size", "seeds=2", "tracking.root=/tmp/x", "page=/tmp/p.md"])
+    assert opts["questions"] == ["size"] and opts["seeds"] == 2 and opts["tracking"] == ["tracking.root=/tmp/x"]
+    for bad in (["questions=colour"], ["seeds=0"], ["level=2"], ["scale=huge"], ["x"]):
+        with pytest.raises(UsageError):
+            parse_args(bad)
