@@ -114,7 +114,7 @@ def test_the_page_has_a_table_and_a_figure_per_question_from_the_runs(tmp_path):
 
 
 @pytest.mark.parametrize("scale", ["quick", "paper"])
-def test_the_study_presets_are_their_base_preset_with_one_change(scale):
+def test_the_study_presets_are_their_base_preset_with_one_change_measuring_the_fixed_point_alone(scale):
     from rgexp.config import check_config
     from rgexp.study import QUESTIONS
     from tests.conftest import compose_config
@@ -129,6 +129,9 @@ def test_the_study_presets_are_their_base_preset_with_one_change(scale):
         cfg = compose_config([f"experiment={preset}", f"scale={scale}", *size])
         check_config(cfg)
         assert cfg.name == preset
+        base_cfg = base["iso_flow" if preset == "fixed_point_size" else "rbm_flow"]
+        assert cfg.analysis.fixed_point == base_cfg.analysis.fixed_point and cfg.analysis.thermometer == base_cfg.analysis.thermometer
+        assert cfg.analysis.scaling is None and cfg.analysis.binned is None and cfg.analysis.receptive is None
         if preset == "fixed_point_size":
             assert cfg.sampler.L == 6 and cfg.model.net.n_hidden == 36  # as many hidden as visible units
             assert cfg.model.train == base["iso_flow"].model.train and cfg.sampler.temperatures == base["iso_flow"].sampler.temperatures
