@@ -131,7 +131,7 @@ def test_the_study_presets_are_their_base_preset_with_one_change_measuring_the_f
         assert cfg.name == preset
         base_cfg = base["iso_flow" if preset == "fixed_point_size" else "rbm_flow"]
         assert cfg.analysis.fixed_point == base_cfg.analysis.fixed_point and cfg.analysis.thermometer == base_cfg.analysis.thermometer
-        assert cfg.analysis.scaling is None and cfg.analysis.binned is None and cfg.analysis.receptive is None
+        assert list(cfg.stages) == ["monte_carlo", "thermometers", "training"]
         if preset == "fixed_point_size":
             assert cfg.sampler.L == 6 and cfg.model.net.n_hidden == 36  # as many hidden as visible units
             assert cfg.model.train == base["iso_flow"].model.train and cfg.sampler.temperatures == base["iso_flow"].sampler.temperatures
