@@ -100,7 +100,7 @@ def _write(opts: dict, state: dict, out: Path) -> int:
     from rgexp.tracking import read_runs
 
     runs = {}
-    for question in opts["questions"]:
+    for question in QUESTIONS:  # every question the study has run so far, not only this command's
         for preset in QUESTIONS[question][0]:
             ids = state.get(preset, {}).get("runs", [])
             tracker = compose_tracker([*opts["tracking"], f"name={preset}"])

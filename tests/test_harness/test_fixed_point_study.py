@@ -111,6 +111,11 @@ def test_the_page_has_a_table_and_a_figure_per_question_from_the_runs(tmp_path):
     assert "holds T_c" in fit  # exact 1/L data around T_c with small noise
     assert (tmp_path / "docs" / "figures" / "fixed_point_side.png").is_file()
     assert (tmp_path / "docs" / "figures" / "fixed_point_size.png").is_file()
+    # a question not run yet: its section names the command that runs it, and no figure is drawn for it
+    (tmp_path / "docs" / "figures" / "fixed_point_size.png").unlink()
+    text = write_page(tmp_path / "docs" / "study.md", {"fixed_point_sgd": runs["fixed_point_sgd"]}, "c").read_text()
+    assert "Not run yet: `python -m rgexp.study questions=size`" in text and "| L=6 |" not in text
+    assert not (tmp_path / "docs" / "figures" / "fixed_point_size.png").exists()
 
 
 @pytest.mark.parametrize("scale", ["quick", "paper"])

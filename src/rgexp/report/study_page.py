@@ -142,20 +142,30 @@ def write_page(path: Path, runs: dict[str, list[RunRecord]], command: str, level
     from rgexp.report import study_figures
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    side_fig = study_figures.side_figure(side_settings(runs, level), path.parent)
-    size_fig = study_figures.size_figure(size_settings(runs.get(SIZES, []), level), path.parent)
     blocks: list[Block] = [
         Heading(1, "The fixed-point study"),
         Para(f"Written by `{command}`; do not edit: run the command again to regenerate it. Per setting: the "
              "seeds, how many ended ordered (m* > 0.5) with Wilson's interval, T* by the three readings and "
              "m* (mean ± standard deviation over seeds) and how often the fixed point changed side while "
              "the RBM trained (from `fixed_point/abs_magnetization`)."),
-        Heading(2, "What picks the side in rbm_flow"), *side_blocks(runs, level, side_fig),
-        Heading(2, "T* against the lattice size in Iso et al.'s setup"),
-        *size_blocks(runs.get(SIZES, []), level, size_fig),
-    ]
+        Heading(2, "What picks the side in rbm_flow")]
+    if any(runs.get(p) for p in (HIDDEN, *ARMS)):
+        blocks += side_blocks(runs, level, study_figures.side_figure(side_settings(runs, level), path.parent))
+    else:
+        blocks.append(_not_run("side"))
+    blocks.append(Heading(2, "T* against the lattice size in Iso et al.'s setup"))
+    if runs.get(SIZES):
+        size_fig = study_figures.size_figure(size_settings(runs[SIZES], level), path.parent)
+        blocks += size_blocks(runs[SIZES], level, size_fig)
+    else:
+        blocks.append(_not_run("size"))
     path.write_text(to_markdown(blocks))
     return path
+
+
+def _not_run(question: str) -> Para:
+    return Para(f"Not run yet: `python -m rgexp.study questions={question}` runs it (its cost: "
+                "docs/findings.md, \"What decides the fixed point\").")
 
 
 def seed_values(settings: Sequence[Setting], reading: str = "energy") -> list[np.ndarray]:
