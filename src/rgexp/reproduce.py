@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["PRESETS", "JOB_GB", "Plan", "plan", "main", "parse_args"]
+__all__ = ["PRESETS", "JOB_GB", "Plan", "plan", "run_sweeps", "main", "parse_args"]
 
 PRESETS = ("rbm_flow", "iso_flow", "coarse_graining", "temperature_flow", "long_range", "mehta_schwab",
            "ising1d_fixed_point")
@@ -185,11 +185,11 @@ def reproduce(opts: dict) -> int:
         print(f"rgexp.reproduce: {preset}: done before ({len(state[preset]['runs'])} runs), skipped")
     todo = sorted((p for p in opts["presets"] if p not in state),
                   key=lambda p: LONGEST_FIRST.index(p) if p in LONGEST_FIRST else len(LONGEST_FIRST))
-    failed = _run_sweeps(todo, opts, state, state_file) if todo else 0
+    failed = run_sweeps(todo, opts, state, state_file) if todo else 0
     return 1 if failed else _report(state, out, opts, code, started)
 
 
-def _run_sweeps(todo: list[str], opts: dict, state: dict, state_file: Path) -> int:
+def run_sweeps(todo: list[str], opts: dict, state: dict, state_file: Path) -> int:
     """Run the presets ``todo``, recording each finished one in ``state_file`` as it ends; the number failed."""
     how = _machine_plan(opts | {"presets": todo})
     print(f"rgexp.reproduce: {how.lanes} sweep(s) at a time, {how.per_sweep} job(s) each, {how.threads} "

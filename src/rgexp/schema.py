@@ -68,14 +68,15 @@ def _node(name: str) -> type:
 
 
 def register() -> None:
-    """Store the nodes in Hydra's ConfigStore (group ``schema``) and the ``exact`` resolver of
-    :mod:`rgexp.constants` in OmegaConf; idempotent."""
+    """Store the nodes in Hydra's ConfigStore (group ``schema``), the ``exact`` resolver of
+    :mod:`rgexp.constants` and ``sites`` (L^d, the sites of an L×…×L lattice) in OmegaConf; idempotent."""
     from hydra.core.config_store import ConfigStore
     from omegaconf import OmegaConf
 
     from rgexp.constants import exact
 
     OmegaConf.register_new_resolver("exact", exact, replace=True)  # ${exact:ising2d.T_c} in the YAML
+    OmegaConf.register_new_resolver("sites", lambda L, d=2: int(L) ** int(d), replace=True)  # ${sites:${sampler.L}}
     store = ConfigStore.instance()
     store.store(group="schema", name="settings", node=node_defaults("settings"))
     for name in NODES:

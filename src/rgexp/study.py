@@ -1,0 +1,123 @@
+"""``python -m rgexp.study [questions=side,size] [scale=paper] [seeds=N] [jobs=auto|N] [out=DIR]
+[page=FILE] [level=0.95] [tracking.root=…|tracking.uri=…]`` — the fixed-point study in one command.
+
+Question ``side`` (what picks the side of rbm_flow's fixed point): the presets ``fixed_point_hidden``
+(n_hidden 16, 36, 64, 81, 100), ``fixed_point_sgd``, ``fixed_point_cd1`` and ``fixed_point_decaying``,
+5 seeds each by default (40 runs). Question ``size`` (T* against L in Iso et al.'s setup):
+``fixed_point_size`` (L = 6, 8, 10, 12), 3 seeds each (12 runs). Each preset runs as one sweep, as
+``rgexp.reproduce`` runs them (side by side where the cores and memory allow; resumable: the same
+command with the same ``out`` skips the presets recorded in ``out/study.json``); then the page
+(default ``docs/fixed_point_study.md`` of the source checkout, else ``out/fixed_point_study.md``) is
+written from every finished run of those presets in the store: one table and one figure per question
+(:mod:`rgexp.report.study_page`). Bad arguments: one line, exit status 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+__all__ = ["QUESTIONS", "main", "parse_args"]
+
+QUESTIONS = {  # question -> (its presets, default seeds)
+    "side": (("fixed_point_hidden", "fixed_point_sgd", "fixed_point_cd1", "fixed_point_decaying"), 5),
+    "size": (("fixed_point_size",), 3),
+}
+
+
+class UsageError(ValueError):
+    """A bad argument; the message is the one line printed."""
+
+
+def parse_args(args: list[str]) -> dict:
+    opts = {"questions": list(QUESTIONS), "scale": "paper", "seeds": None, "jobs": None, "out": None, "page": None,
+            "level": 0.95, "tracking": [], "argv": list(args)}
+    for arg in args:
+        key, eq, value = arg.partition("=")
+        if not eq or not value:
+            raise UsageError(f"malformed argument {arg!r}; use key=value")
+        if key == "tracking" or key.startswith("tracking."):
+            opts["tracking"].append(arg)
+        elif key == "questions" and set(value.split(",")) <= set(QUESTIONS):
+            opts["questions"] = value.split(",")
+        elif key == "scale" and value in ("quick", "paper"):
+            opts["scale"] = value
+        elif key in ("seeds", "jobs") and value.isdigit() and int(value) >= 1:
+            opts[key] = int(value)
+        elif key in ("out", "page"):
+            opts[key] = Path(value)
+        elif key == "level" and _is_level(value):
+            opts["level"] = float(value)
+        else:
+            raise UsageError(f"bad argument {arg!r}; allowed: questions=side,size, scale=quick|paper, seeds=N>=1, "
+                             "jobs=auto|N>=1, out=DIR, page=FILE, level=X in (0, 1), tracking.<key>=…")
+    return opts
+
+
+def _is_level(value: str) -> bool:
+    try:
+        return 0 < float(value) < 1
+    except ValueError:
+        return False
+
+
+def _page_path(opts: dict, out: Path) -> Path:
+    from rgexp.report.provenance import checkout_root
+
+    if opts["page"] is not None:
+        return opts["page"]
+    root = checkout_root()
+    return root / "docs" / "fixed_point_study.md" if root is not None else out / "fixed_point_study.md"
+
+
+def study(opts: dict) -> int:
+    """Run the questions' sweeps that ``out/study.json`` does not hold, then write the page."""
+    from rgexp.reproduce import run_sweeps
+
+    out = opts["out"] or Path("reports") / "study" / opts["scale"]
+    out.mkdir(parents=True, exist_ok=True)
+    state_file = out / "study.json"
+    state = json.loads(state_file.read_text()) if state_file.exists() else {}
+    failed = 0
+    for question in opts["questions"]:
+        presets, seeds = QUESTIONS[question]
+        todo = [p for p in presets if p not in state]
+        for p in presets:
+            if p in state:
+                print(f"rgexp.study: {p}: done before ({len(state[p]['runs'])} runs), skipped")
+        sweep = opts | {"presets": todo, "seeds": opts["seeds"] or seeds}
+        failed += run_sweeps(todo, sweep, state, state_file) if todo else 0
+    if failed:
+        return 1
+    return _write(opts, state, out)
+
+
+def _write(opts: dict, state: dict, out: Path) -> int:
+    from rgexp.report.__main__ import compose_tracker
+    from rgexp.report.provenance import command_line
+    from rgexp.report.study_page import write_page
+    from rgexp.tracking import read_runs
+
+    runs = {}
+    for question in QUESTIONS:  # every question the study has run so far, not only this command's
+        for preset in QUESTIONS[question][0]:
+            ids = state.get(preset, {}).get("runs", [])
+            tracker = compose_tracker([*opts["tracking"], f"name={preset}"])
+            runs[preset] = [r for r in read_runs(tracker, run_ids=ids, history=lambda n: n.startswith("fixed_point/"))
+                            if r.status == "FINISHED"] if ids else []
+    page = write_page(_page_path(opts, out), runs, command_line("rgexp.study", opts["argv"]), opts["level"])
+    print(f"rgexp.study: wrote {page}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        return study(parse_args(sys.argv[1:] if argv is None else argv))
+    except UsageError as err:
+        print(f"rgexp.study: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""The fixed-point study's arithmetic against closed forms: side switches, Wilson's interval, the
+finite-size fit on exact curves and its intercept's variance."""
+
+import math
+
+import numpy as np
+import pytest
+
+from rgexp.report.fixed_point_study import (M_STAR, RunEnd, finite_size_fit, run_end, summarize, switches)
+from rgexp.tracking import RunRecord
+
+T_C = 2 / math.log(1 + math.sqrt(2))
+
+
+def test_switches_count_crossings_of_the_cut_in_step_order():
+    assert switches([(30, 0.2), (0, 0.1), (10, 0.9), (20, 0.95)]) == 2
+    assert switches([(0, 0.96), (5, float("nan")), (9, 0.97)]) == 0 and switches([]) == 0
+
+
+def test_a_runs_end_is_read_at_its_last_update_with_its_history():
+    final = {M_STAR: 0.95, "fixed_point/temperature_energy": 1.9, "fixed_point/temperature_network": 2.1}
+    record = RunRecord("0" * 32, "seed=0", "rbm_flow", "FINISHED", {}, {}, final,
+                       {M_STAR: [(0, 0.1), (100, 0.9), (200, 0.2), (400, 0.95)]})
+    end = run_end(record)
+    assert end.ordered and end.switches == 3 and end.T["energy"] == 1.9 and math.isnan(end.T["magnetization"])
+    assert run_end(RunRecord("1" * 32, "r", "smoke", "FINISHED", {}, {}, {}, {})) is None
+
+
+def test_the_ordered_fraction_has_wilsons_interval():
+    ends = [RunEnd({"energy": T, "magnetization": T, "network": T}, m, s)
+            for T, m, s in ((1.9, 0.95, 1), (1.8, 0.96, 3), (4.1, 0.1, 2), (1.85, 0.97, 0), (4.2, 0.08, 4))]
+    s = summarize("n_hidden=81", ends)
+    n, p, z = 5, 3 / 5, 1.959963984540054
+    center = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    assert (s.n, s.ordered) == (5, 3) and s.ordered_interval == pytest.approx((center - half, center + half), abs=1e-9)
+    assert s.T["energy"].value == pytest.approx(np.mean([1.9, 1.8, 4.1, 1.85, 4.2]))
+    assert s.T["energy"].error == pytest.approx(np.std([1.9, 1.8, 4.1, 1.85, 4.2], ddof=1))
+    assert s.switches.value == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="has no run"):
+        summarize("empty", [])
+
+
+def test_the_finite_size_fit_recovers_an_exact_curve_and_its_intercept_variance():
+    L = np.array([6.0, 8.0, 10.0, 12.0])
+    fit = finite_size_fit(L, T_C + 3.0 / L, np.full(4, 0.01))
+    assert fit.T_inf.value == pytest.approx(T_C, abs=1e-10) and fit.a == pytest.approx(3.0) and fit.dof == 2
+    x = 1 / L  # equal errors: var(intercept) = σ² Σx² / (n Σx² − (Σx)²)
+    assert fit.T_inf.error == pytest.approx(0.01 * math.sqrt((x**2).sum() / (4 * (x**2).sum() - x.sum() ** 2)))
+    t = 4.302652729911275  # Student t, 2 degrees of freedom, 97.5 %
+    assert fit.interval == pytest.approx((T_C - t * fit.T_inf.error, T_C + t * fit.T_inf.error))
+    L = np.array([6.0, 8.0, 10.0, 12.0, 16.0])
+    free = finite_size_fit(L, T_C + 2.0 * L**-1.5, np.full(5, 0.01), nu=None)
+    assert free.T_inf.value == pytest.approx(T_C, abs=1e-6) and free.nu.value == pytest.approx(1 / 1.5, rel=1e-5)
+    with pytest.raises(ValueError, match="more than 3 sizes"):
+        finite_size_fit(L[:3], T_C + 1 / L[:3], np.full(3, 0.01), nu=None)
+
+
+def _ends(ms, Ts, sw):
+    return [RunEnd({"energy": T, "magnetization": T, "network": T}, m, s) for m, T, s in zip(ms, Ts, sw)]
+
+
+def test_an_arms_effect_is_each_difference_with_its_interval():
+    from scipy import stats
+
+    from rgexp.report.fixed_point_study import effect
+
+    base = summarize("base", _ends([0.95, 0.96, 0.1, 0.97, 0.08], [1.9, 1.8, 4.1, 1.85, 4.2], [1, 3, 2, 0, 4]))
+    arm = summarize("arm", _ends([0.95] * 5, [1.8, 1.9, 1.85, 1.9, 1.95], [0, 0, 1, 0, 0]))
+    e = effect(arm, base)
+    # Newcombe's method 10 from the two Wilson intervals: p1 − p2 = 1 − 0.6
+    (l1, u1), (l2, u2) = arm.ordered_interval, base.ordered_interval
+    assert e.ordered == pytest.approx((0.4, 0.4 - math.hypot(1 - l1, u2 - 0.6), 0.4 + math.hypot(u1 - 1, 0.6 - l2)))
+    assert e.ordered[1] < 0 < e.ordered[2]  # five seeds each: 3/5 against 5/5 is no shown effect
+    welch = stats.ttest_ind([1.8, 1.9, 1.85, 1.9, 1.95], [1.9, 1.8, 4.1, 1.85, 4.2], equal_var=False)
+    assert e.T[1:] == pytest.approx(tuple(welch.confidence_interval(0.95)))
+    assert e.switches[0] == pytest.approx(0.2 - 2.0)
+
+
+def test_newcombes_interval_matches_his_worked_example():
+    """Newcombe, Stat. Med. 17, 873 (1998), Table II, example (a): 56/70 − 48/80, method 10: 0.0524 to 0.3339."""
+    from rgexp.report.fixed_point_study import _newcombe
+
+    diff, low, high = _newcombe(56, 70, 48, 80, 0.95)
+    assert diff == pytest.approx(0.2) and (round(low, 4), round(high, 4)) == (0.0524, 0.3339)
+
+
+def _record(experiment, params, m, T, history):
+    final = {M_STAR: m} | {f"fixed_point/temperature_{r}": T + d for r, d in
+                           (("energy", 0.0), ("magnetization", -0.2), ("network", 0.1))}
+    return RunRecord(f"{abs(hash((experiment, str(params), m, T))):032x}"[:32], "r", experiment, "FINISHED", params,
+                     {}, final, {M_STAR: history})
+
+
+def test_the_page_has_a_table_and_a_figure_per_question_from_the_runs(tmp_path):
+    from rgexp.report.study_page import write_page
+
+    rng = np.random.default_rng(0)
+    runs = {"fixed_point_hidden": [_record("fixed_point_hidden", {"model.net.n_hidden": str(n)}, m, T, [(0, 0.1), (9, m)])
+                                   for n in (16, 81) for m, T in ((0.95, 1.9), (0.1, 4.1), (0.96, 1.8))],
+            "fixed_point_sgd": [_record("fixed_point_sgd", {}, 0.95, 1.9 + 0.01 * i, [(0, 0.95)]) for i in range(3)],
+            "fixed_point_size": [_record("fixed_point_size", {"sampler.L": str(L)}, 0.3, T_C + 3 / L + rng.normal(0, 0.01), [])
+                                 for L in (6, 8, 10, 12) for _ in range(3)]}
+    page = write_page(tmp_path / "docs" / "study.md", runs, "python -m rgexp.study scale=quick")
+    text = page.read_text()
+    assert "`python -m rgexp.study scale=quick`" in text
+    assert "| n_hidden=81 | 3 | 2/3 [" in text and "| plain SGD (lr 0.01) instead of Adam | 3 | 3/3 [" in text
+    assert "**plain SGD (lr 0.01) instead of Adam** (3 seeds against 3)" in text
+    assert "| L=6 | 3 |" in text and "| L=12 | 3 |" in text
+    fit = next(line for line in text.splitlines() if "ν = 1 (energy reading)" in line)
+    assert "holds T_c" in fit  # exact 1/L data around T_c with small noise
+    assert (tmp_path / "docs" / "figures" / "fixed_point_side.png").is_file()
+    assert (tmp_path / "docs" / "figures" / "fixed_point_size.png").is_file()
+    # a question not run yet: its section names the command that runs it, and no figure is drawn for it
+    (tmp_path / "docs" / "figures" / "fixed_point_size.png").unlink()
+    text = write_page(tmp_path / "docs" / "study.md", {"fixed_point_sgd": runs["fixed_point_sgd"]}, "c").read_text()
+    assert "Not run yet: `python -m rgexp.study questions=size`" in text and "| L=6 |" not in text
+    assert not (tmp_path / "docs" / "figures" / "fixed_point_size.png").exists()
+
+
+@pytest.mark.parametrize("scale", ["quick", "paper"])
+def test_the_study_presets_are_their_base_preset_with_one_change_measuring_the_fixed_point_alone(scale):
+    from rgexp.config import check_config
+    from rgexp.study import QUESTIONS
+    from tests.conftest import compose_config
+
+    base = {"rbm_flow": compose_config(["experiment=rbm_flow", f"scale={scale}"]),
+            "iso_flow": compose_config(["experiment=iso_flow", f"scale={scale}"])}
+    changed = {"fixed_point_hidden": {}, "fixed_point_sgd": {"optimizer": "sgd", "lr": 0.01},
+               "fixed_point_cd1": {"persistent": False},
+               "fixed_point_decaying": {"lr_schedule": "cosine", "lr_final_fraction": 0.1}}
+    for preset in (p for presets, _ in QUESTIONS.values() for p in presets):
+        size = ["sampler.L=6"] if preset == "fixed_point_size" else []  # one point of its sweep
+        cfg = compose_config([f"experiment={preset}", f"scale={scale}", *size])
+        check_config(cfg)
+        assert cfg.name == preset
+        base_cfg = base["iso_flow" if preset == "fixed_point_size" else "rbm_flow"]
+        assert cfg.analysis.fixed_point == base_cfg.analysis.fixed_point and cfg.analysis.thermometer == base_cfg.analysis.thermometer
+        assert list(cfg.stages) == ["monte_carlo", "thermometers", "training"]
+        if preset == "fixed_point_size":
+            assert cfg.sampler.L == 6 and cfg.model.net.n_hidden == 36  # as many hidden as visible units
+            assert cfg.model.train == base["iso_flow"].model.train and cfg.sampler.temperatures == base["iso_flow"].sampler.temperatures
+            continue
+        train = {k: v for k, v in cfg.model.train.items() if base["rbm_flow"].model.train[k] != v}
+        assert train == changed[preset] and cfg.model.net == base["rbm_flow"].model.net and cfg.sampler == base["rbm_flow"].sampler
+
+
+def test_study_arguments_and_their_one_line_errors():
+    from rgexp.study import UsageError, parse_args
+
+    opts = parse_args(["questions=size", "seeds=2", "tracking.root=/tmp/x", "page=/tmp/p.md"])
+    assert opts["questions"] == ["size"] and opts["seeds"] == 2 and opts["tracking"] == ["tracking.root=/tmp/x"]
+    for bad in (["questions=colour"], ["seeds=0"], ["level=2"], ["scale=huge"], ["x"]):
+        with pytest.raises(UsageError):
+            parse_args(bad)
