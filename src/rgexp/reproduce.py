@@ -130,7 +130,7 @@ def _report(state: dict, out: Path, opts: dict, code: list[tuple[str, str]], sta
     from rgexp.report.__main__ import compose_tracker
     from rgexp.report.build import build_report
     from rgexp.report.names import is_diagnostic
-    from rgexp.report.provenance import command_line, wall_seconds
+    from rgexp.report.provenance import command_line, wall_seconds, written_file
     from rgexp.report.results import write_results
     from rgexp.tracking import log_report, read_runs
 
@@ -154,22 +154,12 @@ def _report(state: dict, out: Path, opts: dict, code: list[tuple[str, str]], sta
                                                     "report_selection": selection, "report_verdicts": counts},
                         report.files)
     print(f"rgexp.reproduce: logged as artifacts report/ of run {run_id} (experiment 'reproduce')")
-    results = write_results(_results_path(opts, out), report, finished, presets,
+    results = write_results(written_file(opts["results"], "results.md", out), report, finished, presets,
                             command=command_line("rgexp.reproduce", opts["argv"]), code=code, started=started,
                             finished=time.strftime("%Y-%m-%d %H:%M:%S %Z"), level=opts["level"],
                             min_runs=min_runs)
     print(f"rgexp.reproduce: wrote {results}")
     return 0
-
-
-def _results_path(opts: dict, out: Path) -> Path:
-    """``results=``, else the checkout's docs/results.md, else (an installed package) out/results.md."""
-    from rgexp.report.provenance import checkout_root
-
-    if opts["results"] is not None:
-        return opts["results"]
-    root = checkout_root()
-    return root / "docs" / "results.md" if root is not None else out / "results.md"
 
 
 def reproduce(opts: dict) -> int:

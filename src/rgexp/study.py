@@ -62,15 +62,6 @@ def _is_level(value: str) -> bool:
         return False
 
 
-def _page_path(opts: dict, out: Path) -> Path:
-    from rgexp.report.provenance import checkout_root
-
-    if opts["page"] is not None:
-        return opts["page"]
-    root = checkout_root()
-    return root / "docs" / "fixed_point_study.md" if root is not None else out / "fixed_point_study.md"
-
-
 def study(opts: dict) -> int:
     """Run the questions' sweeps that ``out/study.json`` does not hold, then write the page."""
     from rgexp.reproduce import run_sweeps
@@ -95,7 +86,7 @@ def study(opts: dict) -> int:
 
 def _write(opts: dict, state: dict, out: Path) -> int:
     from rgexp.report.__main__ import compose_tracker
-    from rgexp.report.provenance import command_line
+    from rgexp.report.provenance import command_line, written_file
     from rgexp.report.study_page import write_page
     from rgexp.tracking import read_runs
 
@@ -106,7 +97,7 @@ def _write(opts: dict, state: dict, out: Path) -> int:
             tracker = compose_tracker([*opts["tracking"], f"name={preset}"])
             runs[preset] = [r for r in read_runs(tracker, run_ids=ids, history=lambda n: n.startswith("fixed_point/"))
                             if r.status == "FINISHED"] if ids else []
-    page = write_page(_page_path(opts, out), runs, command_line("rgexp.study", opts["argv"]), opts["level"])
+    page = write_page(written_file(opts["page"], "fixed_point_study.md", out), runs, command_line("rgexp.study", opts["argv"]), opts["level"])
     print(f"rgexp.study: wrote {page}")
     return 0
 

@@ -26,6 +26,15 @@ def checkout_root() -> Path | None:
     return root if (root / "pyproject.toml").is_file() and (root / "src" / "rgexp").is_dir() else None
 
 
+def written_file(given: Path | None, name: str, out: Path) -> Path:
+    """Where a command writes a committed page: ``given``, else ``docs/<name>`` of the source checkout
+    it runs from, else (an installed package) ``out/<name>``."""
+    if given is not None:
+        return given
+    root = checkout_root()
+    return root / "docs" / name if root is not None else out / name
+
+
 def _git(root: Path, *args: str) -> str | None:
     try:
         out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=30)
