@@ -97,7 +97,8 @@ def _write(opts: dict, state: dict, out: Path) -> int:
             tracker = compose_tracker([*opts["tracking"], f"name={preset}"])
             runs[preset] = [r for r in read_runs(tracker, run_ids=ids, history=lambda n: n.startswith("fixed_point/"))
                             if r.status == "FINISHED"] if ids else []
-    page = write_page(written_file(opts["page"], "fixed_point_study.md", out), runs, command_line("rgexp.study", opts["argv"]), opts["level"])
+    page = write_page(written_file(opts["page"], "fixed_point_study.md", out), runs,
+                      command_line("rgexp.study", opts["argv"]), opts["level"])
     print(f"rgexp.study: wrote {page}")
     return 0
 
