@@ -13,9 +13,11 @@ and ``python -m rgexp tracking=server`` jobs as lab members would start them:
   a loaded machine one worker may finish before another starts, and that is no launcher's fault;
 - a run SIGKILLed mid-training and resumed with ``resume=<id>`` from an empty directory: it starts
   from the server's checkpoint and ends with the numbers of a run that was not killed;
-- that other run: the server killed while it trains and started again, as in
-  ``test_tracking_server.py`` (SQLite): it computes on, catches up, and ends FINISHED with every
-  metric step once.
+- that other run (``tracking.retry_seconds=600``, system metrics every second): the server killed
+  while it trains and started again: it says once that the server is not answering and for how
+  long it will try, computes on, catches up, and ends FINISHED with every metric step once (system
+  metrics too) and the numbers of the killed-and-resumed run. ``test_tracking_server.py`` (SQLite)
+  has the run whose budget ends before the server is back.
 
 Slow tier, one module fixture: nine ``python -m rgexp`` processes (each imports torch and MLflow)
 and two starts of a two-worker server (the manual's has four), the first creating MLflow's schema
@@ -40,7 +42,7 @@ from tests.conftest import ROOT
 from tests.test_harness.postgres import Cluster, find_binaries
 from tests.test_harness.test_faults import Job
 from tests.test_harness.test_tracking_server import (NO_JOB_RUNNERS, Server, _histories, _said, _wait_for,
-                                                     pause_both_mid_training, same_metrics_as_reference)
+                                                     pause_mid_training, same_metrics_as_reference)
 
 BINARIES = find_binaries()
 pytestmark = [
@@ -155,9 +157,9 @@ def _faults(server: Server, base: Path) -> dict:
     where = ["tracking=server", f"tracking.uri={server.url}", "seed=0"]
     (base / "r").mkdir()
     (base / "k").mkdir()
-    jobs = {"R": Job([*LONG, *where, "name=pg_restart"], base / "r"), "K": Job([*LONG, *where, "name=pg_killed"], base / "k")}
+    jobs = {"R": Job([*LONG, *where, "name=pg_restart", "tracking.system_interval=1"], base / "r"), "K": Job([*LONG, *where, "name=pg_killed"], base / "k")}
     try:
-        pause_both_mid_training(jobs)  # mid-training when K dies and the server goes, however fast they train
+        pause_mid_training(jobs)  # mid-training when K dies and the server goes, however fast they train
         jobs["K"].proc.kill()
         jobs["K"].wait(60)
         out["K_killed_at"] = jobs["K"].progress()
@@ -290,9 +292,11 @@ def test_the_server_restarted_mid_run_leaves_the_run_finished_with_every_metric_
     lost = [line for line in err.splitlines() if "is not answering" in line]
     back = [line for line in err.splitlines() if "answers again after" in line]
     assert len(lost) == 1 and len(back) == 1, err[-3000:]
+    assert lost[0].startswith("rgexp: tracking server http://127.0.0.1:")
+    assert "trying again for up to 600 s (tracking.retry_seconds)" in lost[0]
     assert lab["R_final"].info.status == "FINISHED"
     histories = lab["R_histories"]
-    assert _steps_once(histories) == []  # system/ too
+    assert _steps_once(histories) == [] and any(k.startswith("system/") for k in histories)  # sampled each second
     train = {k: [s for s, _ in h] for k, h in histories.items() if k.startswith("train/")}
     assert train and all(steps == list(range(20, 601, 20)) for steps in train.values())  # every 20th epoch, once
     assert not (lab["base"] / "r" / "mlruns" / "pending" / lab["ids"]["R"]).exists()  # nothing left behind

@@ -5,13 +5,12 @@ the server) on 127.0.0.1.
 - A sweep arriving whole on a server (runs, params, metrics, checkpoints and figures, nothing left in
   a local store): test_tracking_postgres.py, on the server backed by PostgreSQL as the manual gives
   it for shared use (what is checked is the client's side, which the backend does not change).
-- The server killed mid-training (slow tier; one outage, two runs on it):
-  run A (``tracking.retry_seconds=600``) computes on, the server is restarted, and A ends FINISHED
-  with every metric step of an uninterrupted run exactly once;
-  run B (``tracking.retry_seconds=5``) stops with one line (exit 75) naming what was not uploaded,
-  its local checkpoint and the resume command; that command, run while the server is still down,
-  is refused in one line (exit 2), and once the server is back it completes the run, again with
-  every metric step exactly once and the numbers of the uninterrupted run.
+- The server killed mid-training (slow tier): a run with ``tracking.retry_seconds=5`` stops with
+  one line (exit 75) naming what was not uploaded, its local checkpoint and the resume command;
+  that command, run while the server is still down, is refused in one line (exit 2), and once the
+  server is back it completes the run with every metric step exactly once and the numbers of an
+  uninterrupted run. A run whose budget outlasts the restart computes on and ends FINISHED:
+  test_tracking_postgres.py (the client's side of an outage does not depend on the backend).
 """
 
 from __future__ import annotations
@@ -132,11 +131,11 @@ def test_documented_ui_and_server_commands_bind_to_localhost():
 
 # -- the server killed mid-training ---------------------------------------------------------------
 # 5 updates per epoch on the smoke data: 3,000 updates, a checkpoint every 100, training metrics
-# every 20 epochs. Each run is paused (SIGSTOP) once 30% in, the server killed while both are
-# paused, then they go on: mid-training at the outage however fast the machine trains.
+# every 20 epochs. The run is paused (SIGSTOP) once 30% in and the server killed while it is
+# paused, then it goes on: mid-training at the outage however fast the machine trains.
 OUTAGE = ["experiment=smoke", "model.train.epochs=600", "checkpoint_every=100", "model.train.metrics_every=20",
           "analysis.thermometer=null", "analysis.receptive=null", "analysis.scaling=null", "tracking.figures=false"]
-BUDGET_A, BUDGET_B = 600, 5  # seconds: A outlasts the restart, B does not
+BUDGET = 5  # seconds: less than the server is away
 
 
 def _said(job: Job, text: str) -> bool:
@@ -150,7 +149,7 @@ def _wait_for(what: str, ready, timeout: float) -> None:
         time.sleep(0.05)
 
 
-def pause_both_mid_training(jobs: dict[str, Job], timeout: float = 300) -> None:
+def pause_mid_training(jobs: dict[str, Job], timeout: float = 300) -> None:
     """SIGSTOP each job once its training bar shows 30% (and not 100%); return when all are paused."""
     paused: set[str] = set()
 
@@ -192,8 +191,8 @@ def same_metrics_as_reference(got: dict, ref: dict) -> list[str]:
 
 @pytest.fixture(scope="module")
 def outage(server, tmp_path_factory) -> dict:
-    """An uninterrupted reference run, then runs A and B on the server, which is killed when both
-    are 30% into training and started again once B has given up; then B's resume command."""
+    """An uninterrupted reference run, then a run on the server, which is killed when the run is 30%
+    into training and started again once the run has given up; then the run's resume command."""
     from rgexp.pipeline import run
 
     base = tmp_path_factory.mktemp("outage")
@@ -203,106 +202,77 @@ def outage(server, tmp_path_factory) -> dict:
     GlobalHydra.instance().clear()
     out["reference"] = _histories(MlflowClient(f"sqlite:///{base / 'reference' / 'mlflow.db'}"), reference["run_id"])
     # From base, as a user would: ./mlruns holds the local copies, ./.rgexp_cache the (cached) data.
-    where = ["tracking=server", f"tracking.uri={server.url}", "progress=true", "tracking.system_interval=1"]
-    jobs = {"A": Job([*OUTAGE, *where, "name=outage_a", f"tracking.retry_seconds={BUDGET_A}"], base),
-            "B": Job([*OUTAGE, *where, "name=outage_b", f"tracking.retry_seconds={BUDGET_B}"], base)}
+    job = Job([*OUTAGE, "tracking=server", f"tracking.uri={server.url}", "progress=true", "tracking.system_interval=1",
+               "name=outage", f"tracking.retry_seconds={BUDGET}"], base)
     try:
-        pause_both_mid_training(jobs)
-        out["killed_at"] = {name: job.progress()[0] for name, job in jobs.items()}
+        pause_mid_training({"outage": job})
+        out["killed_at"] = job.progress()[0]
         server.kill()
-        for job in jobs.values():
-            job.proc.send_signal(signal.SIGCONT)
+        job.proc.send_signal(signal.SIGCONT)
         t_kill = time.monotonic()
-        out["B"] = jobs["B"].wait(120)
-        out["B_gave_up_after"] = time.monotonic() - t_kill
-        _wait_for("A to notice", lambda: _said(jobs["A"], "is not answering"), 120)
-        command = re.search(r"resume with: (python -m rgexp \S.*)$", out["B"][1].strip().splitlines()[-1])
+        out["exit"] = job.wait(120)
+        out["gave_up_after"] = time.monotonic() - t_kill
+        command = re.search(r"resume with: (python -m rgexp \S.*)$", out["exit"][1].strip().splitlines()[-1])
         out["command"] = command.group(1) if command else None
-        local = re.search(r"local checkpoint: (\S+);", out["B"][1])
+        local = re.search(r"local checkpoint: (\S+);", out["exit"][1])
         out["local_checkpoint"] = Path(local.group(1)) if local else None
         if out["command"] is not None:  # its resume command while the server is still down
             argv = [sys.executable, *out["command"].split()[1:]]
             t0 = time.monotonic()
             early = subprocess.run(argv, cwd=base, capture_output=True, text=True, timeout=300)
             out["early"] = (early.returncode, early.stderr, time.monotonic() - t0)
-        out["A_still_running"] = jobs["A"].proc.poll() is None
-        out["restart_seconds"] = server.start()
-        out["A"] = jobs["A"].wait(600)
     finally:  # a failed fixture leaves no job running and the server up
-        for job in jobs.values():
-            if job.proc.poll() is None:
-                job.proc.send_signal(signal.SIGCONT)
-                job.proc.kill()
-                job.proc.wait()
+        if job.proc.poll() is None:
+            job.proc.send_signal(signal.SIGCONT)
+            job.proc.kill()
+            job.proc.wait()
         if server.proc.poll() is not None:
             server.start()
     client = MlflowClient(server.url)
-    ids = {name: client.search_runs([client.get_experiment_by_name(f"outage_{name.lower()}").experiment_id])[0].info.run_id
-           for name in jobs}
-    out["ids"], out["client"] = ids, client
-    out["B_status_before_resume"] = client.get_run(ids["B"]).info.status
-    out["B_server_update"] = server_checkpoint(client, ids["B"])["trainer"]["update"]
+    run_id = client.search_runs([client.get_experiment_by_name("outage").experiment_id])[0].info.run_id
+    out["id"], out["client"] = run_id, client
+    out["status_before_resume"] = client.get_run(run_id).info.status
+    out["server_update"] = server_checkpoint(client, run_id)["trainer"]["update"]
     if out["local_checkpoint"] is not None and out["local_checkpoint"].exists():
-        out["B_local_update"] = torch.load(out["local_checkpoint"], weights_only=True)["trainer"]["update"]
+        out["local_update"] = torch.load(out["local_checkpoint"], weights_only=True)["trainer"]["update"]
     if out["command"] is not None:
         argv = [sys.executable, *out["command"].split()[1:]]
         done = subprocess.run(argv, cwd=base, capture_output=True, text=True, timeout=600)
-        out["B_resume"] = (done.returncode, done.stderr)
-    for name, run_id in ids.items():
-        out[f"{name}_final"] = client.get_run(run_id)
-        out[f"{name}_histories"] = _histories(client, run_id)
+        out["resume"] = (done.returncode, done.stderr)
+    out["final"] = client.get_run(run_id)
+    out["histories"] = _histories(client, run_id)
     return out
 
 
-@pytest.mark.slow  # a server restart, four 3,000-update runs
-def test_a_server_restarted_within_the_budget_leaves_the_run_finished_with_every_metric_once(outage):
-    code, err = outage["A"]
-    assert code == 0, err[-3000:]
-    assert "Traceback" not in err
-    assert outage["A_still_running"]  # it was still at work (or waiting) when the server came back
-    lost = [line for line in err.splitlines() if "is not answering" in line]
-    back = [line for line in err.splitlines() if "answers again after" in line]
-    assert len(lost) == 1 and lost[0].startswith("rgexp: tracking server http://127.0.0.1:")
-    assert f"trying again for up to {BUDGET_A} s (tracking.retry_seconds)" in lost[0]
-    assert len(back) == 1
-    print(f"A: killed at update {outage['killed_at']['A']}; {back[0]}; restart took {outage['restart_seconds']:.0f} s")
-    assert outage["A_final"].info.status == "FINISHED"
-    histories = outage["A_histories"]
-    assert same_metrics_as_reference(histories, outage["reference"]) == []
-    assert [k for k, h in histories.items() if len({s for s, _ in h}) != len(h)] == []  # system/ too
-    assert any(k.startswith("system/") for k in histories)
-    assert not (outage["base"] / "mlruns" / "pending" / outage["ids"]["A"]).exists()  # nothing left behind
-
-
-@pytest.mark.slow  # shares the outage fixture
+@pytest.mark.slow  # a server restart, two 3,000-update runs (one resumed)
 def test_a_server_gone_past_the_budget_stops_the_run_in_one_line_and_its_resume_completes_it(outage, server):
-    code, err = outage["B"]
-    run_id, base = outage["ids"]["B"], outage["base"]
+    code, err = outage["exit"]
+    run_id, base = outage["id"], outage["base"]
     last = err.strip().splitlines()[-1]
     print(last)
     assert code == 75, err[-3000:]
     assert "Traceback" not in err
     assert last.startswith(f"rgexp: error: tracking server {server.url} has not answered for "), last
-    assert f"(tracking.retry_seconds={BUDGET_B}; connection refused); not uploaded: " in last
+    assert f"(tracking.retry_seconds={BUDGET}; connection refused); not uploaded: " in last
     pending = base / "mlruns" / "pending" / run_id
     assert f"kept in {pending}; local checkpoint: {pending / 'checkpoints' / 'last.pt'}; " in last
     assert "the run stays RUNNING in the store" in last
     assert outage["command"] == f"python -m rgexp resume={run_id} tracking.uri={server.url} tracking.root={base / 'mlruns'}"
-    assert outage["B_status_before_resume"] == "RUNNING"
+    assert outage["status_before_resume"] == "RUNNING"
     # The local checkpoint went on while the server was away: newer than the server's, and the resume starts there.
-    assert outage["B_local_update"] > outage["B_server_update"]
-    print(f"B: killed at update {outage['killed_at']['B']}, gave up after {outage['B_gave_up_after']:.1f} s; "
-          f"checkpoint on the server: update {outage['B_server_update']}, local: {outage['B_local_update']}")
+    assert outage["local_update"] > outage["server_update"]
+    print(f"killed at update {outage['killed_at']}, gave up after {outage['gave_up_after']:.1f} s; "
+          f"checkpoint on the server: update {outage['server_update']}, local: {outage['local_update']}")
     early_code, early_err, early_seconds = outage["early"]
     assert early_code == 2 and early_err.strip().count("\n") == 0, early_err
     assert early_err.startswith(f"rgexp: error: tracking.uri={server.url}: the tracking server cannot be reached: "
                                 "connection refused")
     print(f"resume while the server is down: exit 2 in {early_seconds:.1f} s")
-    resume_code, resume_err = outage["B_resume"]
+    resume_code, resume_err = outage["resume"]
     assert resume_code == 0, resume_err[-3000:]
     assert f"uploaded what it had kept in {pending}" in resume_err
-    assert outage["B_final"].info.status == "FINISHED"
-    histories = outage["B_histories"]
+    assert outage["final"].info.status == "FINISHED"
+    histories = outage["histories"]
     assert same_metrics_as_reference(histories, outage["reference"]) == []
     assert [k for k, h in histories.items() if len({s for s, _ in h}) != len(h)] == []
     assert not pending.exists()
