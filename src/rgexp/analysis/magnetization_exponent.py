@@ -12,7 +12,7 @@ import math
 from typing import Literal
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize
 
 from rgexp.analysis.scaling import ScalingFit, _check_level
 from rgexp.constants import T_C
@@ -85,6 +85,8 @@ def fit_magnetization_exponent(
     pcov *= chi2 / dof if dm is None else max(1.0, chi2 / dof)
     err = np.sqrt(np.diag(pcov))
     beta, d_beta = float(res.x[1]), float(err[1])
+    from scipy import stats  # here: importing scipy.stats costs every process ~0.5 s
+
     tq = stats.t.ppf(0.5 + ci_level / 2.0, dof)
     return ScalingFit(
         beta / nu, d_beta / nu, (beta - tq * d_beta) / nu, (beta + tq * d_beta) / nu, ci_level,

@@ -49,7 +49,6 @@ from dataclasses import asdict, dataclass
 from typing import Literal, get_args
 
 import numpy as np
-from scipy import spatial, stats
 
 from rgexp.analysis.correlators import (
     Operator,
@@ -197,11 +196,19 @@ def _small_corrections(a: np.ndarray, mods: np.ndarray) -> np.ndarray:
     return size <= MAX_CORRECTION * np.abs(a[..., 0])
 
 
+def _normal_quantile(p: float) -> float:
+    from scipy import stats  # imported when a fit is made, not by every process that imports the analysis
+
+    return float(stats.norm.ppf(p))
+
+
 def _extreme_points(m: np.ndarray) -> np.ndarray:
     """Columns of m (k', K) that can maximise |c · m_d| for some c: the vertices of the convex hull
     of ±m_d (a handful instead of K; the max of a linear form over a polytope sits on a vertex)."""
     if m.shape[0] != 2 or m.shape[1] < 3:
         return m
+    from scipy import spatial  # here, not at the top: scipy's spatial and stats cost every process ~0.5 s to import
+
     pts = np.concatenate([m.T, -m.T])
     try:
         hull = spatial.ConvexHull(pts)
@@ -367,7 +374,7 @@ def fit_scaling_dimension(
         infl = c - (2.0 / o.shape[1]) * (o @ o.mean(axis=0))[:, None] if connected else c
         cov_G = np.atleast_2d(np.cov(infl, rowvar=False)) * (2.0 * tau_int) / c.shape[0]
         err = np.sqrt(np.diag(_sandwich(_jacobian(coef, delta, terms, mods), w, cov_G)))
-        zq = stats.norm.ppf(0.5 + ci_level / 2.0)
+        zq = _normal_quantile(0.5 + ci_level / 2.0)
         lo, hi = delta - zq * err[-1], delta + zq * err[-1]
         return _result(delta, err[-1], lo, hi, coef, err[:-1], chi2, d, method="sandwich", **common)
     coefs, deltas = _bootstrap(c, o if connected else None, w, terms, mods, n_boot,
@@ -454,7 +461,7 @@ def fit_scaling_dimension_from_curve(
     else:
         pcov, method = _sandwich(J, w, np.asarray(cov, dtype=np.float64)[np.ix_(keep, keep)]), "sandwich"
     err = np.sqrt(np.diag(pcov))
-    zq = stats.norm.ppf(0.5 + ci_level / 2.0)
+    zq = _normal_quantile(0.5 + ci_level / 2.0)
     return _result(
         delta, err[-1], delta - zq * err[-1], delta + zq * err[-1], coef, err[:-1], chi2, d,
         operator=operator, form=form, method=method, L=int(L), ci_level=ci_level,
