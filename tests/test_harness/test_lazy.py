@@ -1,5 +1,5 @@
-"""The drawing modules load on first use, even when torch walks every loaded module; scipy's stats
-and spatial (~0.5 s of every process's start) load when a fit needs them."""
+"""The drawing modules load on first use, even when torch walks every loaded module; scipy.stats
+(~0.5 s of every process's start) loads when a fit needs it."""
 
 import subprocess
 import sys
@@ -11,7 +11,7 @@ import inspect, sys
 from rgexp import pipeline
 from rgexp.stages import _transform
 inspect.getmodule((lambda: None).__code__, "<probe>")  # reads every loaded module's __file__, as torch does on import
-before = "matplotlib" in sys.modules, "scipy.stats" in sys.modules or "scipy.spatial" in sys.modules
+before = "matplotlib" in sys.modules, "scipy.stats" in sys.modules
 _transform.figures.__file__  # the first read loads it (seaborn brings scipy.stats)
 print(*before, "matplotlib" in sys.modules)
 """
