@@ -13,7 +13,9 @@ A sweep (``-m``) is one MLflow family (:mod:`rgexp.tracking.sweep`): the callbac
 makes its parent run before any job, each job nests its run under it (:func:`join_sweep`), and
 after the last job, or when the launcher stopped on a job's error (``main``'s ``finally``), the
 parent is closed: FINISHED with the mean over seeds, or FAILED naming the runs that did not
-finish. A resumed run of a sweep closes its family again when it finishes.
+finish. A resumed run of a sweep closes its family again when it finishes. The same sweep launched
+again in its directory (``hydra.sweep.dir``) continues it: finished jobs are skipped, stopped ones
+resumed (:func:`earlier_run`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pathlib import Path
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, open_dict
 
 from rgexp.errors import ConfigError, Interrupted, StorageError
 
@@ -75,6 +77,17 @@ def join_sweep(cfg: DictConfig, tags: dict[str, str], overrides: list[str]) -> s
     return job_name(overrides, swept, hc.runtime.choices)
 
 
+def earlier_run(cfg: DictConfig, tags: dict[str, str]) -> tuple[str, str] | None:
+    """In a sweep launched again in its own directory: (run id, status) of this job's run from
+    before, None for a job that never started, a single run or a resume."""
+    from rgexp.config import instantiate_group
+    from rgexp.tracking.sweep import job_run
+
+    if "job_num" not in tags or cfg.get("resume"):
+        return None
+    return job_run(instantiate_group(cfg.tracking, "tracking"), tags["sweep_id"], tags["job_num"])
+
+
 def close_family_of(cfg: DictConfig, run_id: str) -> list[str]:
     """After a resumed run finished: its sweep's parent closed again (the aggregate of groups now
     complete, its status); the lines to print, none for a run of no sweep."""
@@ -109,6 +122,13 @@ def _task(cfg: DictConfig) -> None:
     tags, overrides = hydra_tags()
     try:
         name = join_sweep(cfg, tags, overrides)
+        before = earlier_run(cfg, tags)
+        if before is not None and before[1] == "FINISHED":
+            print(f"rgexp: run {before[0]} FINISHED (before, in this sweep's directory: not run again)")
+            return
+        if before is not None:  # stopped or lost with its machine: it goes on from its checkpoint
+            with open_dict(cfg):
+                cfg.resume = before[0]
         result = run(cfg, tags=tags, overrides=overrides, run_name=name)
     except ConfigError as err:
         print(f"rgexp: error: {explain(err, overrides)}", file=sys.stderr)

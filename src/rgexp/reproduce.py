@@ -12,8 +12,9 @@ experiment ``reproduce``; and the results file (``results``; default ``docs/resu
 source checkout the package runs from, else ``out/results.md``: :mod:`rgexp.report.results`) with
 its provenance — commit and clean tree, dates, command, machine, wall time and peak memory per
 preset. Resumable: ``out/reproduce.json`` records each preset's finished runs;
-running the same command with the same ``out`` again skips the presets already done (a preset
-interrupted part-way runs again as a whole). Bad arguments: one line, exit status 2.
+running the same command with the same ``out`` again skips the presets already done, and continues
+a preset interrupted part-way: each preset's sweep runs in ``out/sweeps/<preset>``, where its runs
+that finished are kept and those stopped are resumed from their checkpoints. Bad arguments: one line, exit status 2.
 """
 
 from __future__ import annotations
@@ -111,14 +112,16 @@ def _environment(threads: int) -> dict[str, str]:
     return env
 
 
-def _run_preset(preset: str, opts: dict, how: Plan) -> dict:
-    """One sweep of ``preset`` over the seeds in a fresh process: {"runs", "seconds", "started", "ended",
-    "error"} (finished run ids, wall seconds, epoch times, stderr tail when it failed)."""
+def _run_preset(preset: str, opts: dict, how: Plan, sweep_dir: Path) -> dict:
+    """One sweep of ``preset`` over the seeds in a fresh process, in ``sweep_dir`` (where the same
+    sweep, interrupted, is continued: its finished runs kept, its stopped ones resumed): {"runs",
+    "seconds", "started", "ended", "error"} (finished run ids, wall seconds, epoch times, stderr tail
+    when it failed)."""
     seeds = ",".join(str(s) for s in range(opts["seeds"]))
     launcher = (["hydra/launcher=joblib", f"hydra.launcher.n_jobs={how.per_sweep}"] if how.per_sweep > 1 else [])
     cmd = [sys.executable, "-m", "rgexp", "-m", f"experiment={preset}", f"scale={opts['scale']}",
            f"seed={seeds}", "progress=false", "quiet=true", "report=false",  # one report over every preset, below
-           *launcher, *opts["tracking"]]
+           *launcher, *opts["tracking"], f"hydra.sweep.dir={sweep_dir.resolve()}"]
     started, t0 = time.time(), time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=_environment(how.threads))
     runs = [m[0] for m in _RUN_LINE.findall(proc.stdout) if m[1] == "FINISHED"]
@@ -186,7 +189,7 @@ def run_sweeps(todo: list[str], opts: dict, state: dict, state_file: Path) -> in
           f"thread(s) per job{'; ' + how.note if how.note else ''}")
     failed = 0
     with ThreadPoolExecutor(how.lanes) as pool:
-        futures = {pool.submit(_run_preset, p, opts, how): p for p in todo}
+        futures = {pool.submit(_run_preset, p, opts, how, state_file.parent / "sweeps" / p): p for p in todo}
         for future in as_completed(futures):  # each recorded as it ends: an interruption loses only the running
             preset, result = futures[future], future.result()
             error = result.pop("error")

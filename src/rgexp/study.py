@@ -6,7 +6,8 @@ Question ``side`` (what picks the side of rbm_flow's fixed point): the presets `
 5 seeds each by default (40 runs). Question ``size`` (T* against L in Iso et al.'s setup):
 ``fixed_point_size`` (L = 6, 8, 10, 12), 3 seeds each (12 runs). Each preset runs as one sweep, as
 ``rgexp.reproduce`` runs them (side by side where the cores and memory allow; resumable: the same
-command with the same ``out`` skips the presets recorded in ``out/study.json``); then the page
+command with the same ``out`` skips the presets recorded in ``out/study.json`` and continues one
+interrupted part-way, from its finished and checkpointed runs in ``out/sweeps/<preset>``); then the page
 (default ``docs/fixed_point_study.md`` of the source checkout, else ``out/fixed_point_study.md``) is
 written from every finished run of those presets in the store: one table and one figure per question
 (:mod:`rgexp.report.study_page`). Bad arguments: one line, exit status 2.

@@ -178,6 +178,38 @@ def test_a_killed_run_fails_its_sweep_until_its_resume_completes_the_family(tmp_
     assert f"rgexp: sweep 'smoke: seed=0,1' FINISHED: 2 of 2 runs finished (parent run {parent.info.run_id})" in done.stdout
 
 
+def test_a_sweep_launched_again_in_its_directory_continues_it(tmp_path):
+    """Seeds 0, 1, 2 on the basic launcher: seed=1 stopped (KILLED) after its second checkpoint stops
+    the launcher, so seed=2 never starts. The same command again with ``hydra.sweep.dir`` at that
+    sweep's directory: the same parent, seed=0 not run again, seed=1 resumed (the same run, from its
+    checkpoint), seed=2 started; then the family closed FINISHED with the mean over three seeds. Other
+    overrides in that directory are refused in one line, before any run."""
+    args = [*FAST, "checkpoint_every=2", "report=false", "-m", "seed=0,1,2"]
+    first = subprocess.run([sys.executable, "-c", KILL_SEED_1, *args], cwd=tmp_path, capture_output=True, text=True,
+                           timeout=600)
+    assert first.returncode == 130, first.stderr[-3000:]
+    parent, children = _family(tmp_path)
+    assert sorted(children) == ["seed=0", "seed=1"] and children["seed=1"].info.status == "KILLED"
+    before = {name: (r.info.run_id, r.info.end_time) for name, r in children.items()}
+    where = f"hydra.sweep.dir={parent.data.tags['sweep_dir']}"
+    again = run_cli([*args, where], cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    skipped = f"rgexp: run {before['seed=0'][0]} FINISHED (before, in this sweep's directory: not run again)"
+    assert skipped in again.stdout.splitlines()
+    parent_now, children = _family(tmp_path)
+    assert parent_now.info.run_id == parent.info.run_id and parent_now.info.status == "FINISHED"
+    assert sorted(children) == ["seed=0", "seed=1", "seed=2"]
+    assert {r.info.status for r in children.values()} == {"FINISHED"}
+    assert children["seed=0"].info.end_time == before["seed=0"][1]  # untouched
+    assert children["seed=1"].info.run_id == before["seed=1"][0]
+    assert parent_now.data.metrics["flow/abs_magnetization_n_eff/T1.5000"] == 3
+    assert parent_now.data.metrics[M] == pytest.approx(sum(r.data.metrics[M] for r in children.values()) / 3, rel=1e-12)
+    other = run_cli([*FAST, "report=false", "-m", "seed=0,1", where], cwd=tmp_path)
+    assert other.returncode == 2 and other.stderr.strip().count("\n") == 0, other.stderr[-3000:]
+    assert other.stderr.startswith(f"rgexp: error: hydra.sweep.dir={parent.data.tags['sweep_dir']} holds another sweep")
+    assert len(_client(tmp_path).search_runs([parent.info.experiment_id])) == 4  # the parent and its three runs
+
+
 def test_a_sweep_over_models_has_a_run_per_model_and_its_report_says_model(tmp_path):
     proc = run_cli([*FAST, "sampler.L=10", "rg.n_steps=1", "-m", "model=rbm,stacked_rbm"],
                    cwd=tmp_path)  # the stack takes 10×10 lattices

@@ -21,6 +21,11 @@ parent ends FINISHED when every run did, else FAILED with the runs that did not 
 runs) is written into the sweep directory and logged as the parent's artifacts ``report/``. A
 resumed run of a sweep (``python -m rgexp resume=<id>``) keeps its parent, and when it finishes its
 family is closed again (:func:`close_after_resume`): groups now complete get their aggregate.
+
+The same sweep launched again in its directory (``hydra.sweep.dir``, same overrides) continues it:
+its parent is reopened instead of made anew, a job whose run FINISHED is skipped, one whose run
+stopped (KILLED, FAILED, or left RUNNING by a lost machine) is resumed from its checkpoint, one that
+never started starts; then the family is closed as usual (:func:`job_run`).
 """
 
 from __future__ import annotations
@@ -36,12 +41,13 @@ from pathlib import Path
 from typing import Any
 
 import rgexp
+from rgexp.errors import ConfigError
 from rgexp.tracking.outage import atomic_write, reason_of
 from rgexp.tracking.reading import PARENT_TAG, SWEEP_ROLE_TAG, RunRecord, children_of
 from rgexp.tracking.tracker import MLflowTracker, git_state
 
 __all__ = ["SWEEP_FILE", "SweepPlan", "PlannedJob", "plan_from_hydra", "open_sweep", "read_record", "parent_for",
-           "nested_under", "sweep_id_of", "close_family", "close_open_sweeps", "close_after_resume"]
+           "job_run", "nested_under", "sweep_id_of", "close_family", "close_open_sweeps", "close_after_resume"]
 
 SWEEP_FILE = "rgexp_sweep.json"
 PARENT, GROUP = "parent", "group"  # values of the holders' tag rgexp_sweep
@@ -136,6 +142,9 @@ def open_sweep(plan: SweepPlan) -> dict[str, Any]:
         families[family_key(plan.tracker)] = (plan.tracker, None)
     for job in plan.jobs or []:
         families.setdefault(family_key(job.tracker), (job.tracker, []))[1].append(job)
+    continued = _continue(plan, {key: tracker for key, (tracker, _) in families.items()})
+    if continued is not None:
+        return continued
     common = {"rgexp_version": rgexp.__version__, **git_state(Path(__file__).parent), SWEEP_ID: plan.sweep_id}
     record: dict[str, Any] = {"sweep_id": plan.sweep_id, "swept": plan.swept, "families": {}}
     for key, (tracker, jobs) in families.items():
@@ -153,6 +162,44 @@ def open_sweep(plan: SweepPlan) -> dict[str, Any]:
         record["families"][key] = {"parent": parent, "groups": holders}
     atomic_write(plan.sweep_dir / SWEEP_FILE, json.dumps(record, indent=1).encode())
     return record
+
+
+def _continue(plan: SweepPlan, trackers: dict[str, MLflowTracker]) -> dict[str, Any] | None:
+    """The record of the sweep that ran before in ``plan``'s directory with the same overrides, its
+    parents and group holders reopened (RUNNING) for its jobs to finish what it left; None where the
+    directory holds no sweep whose parents are in the store. ConfigError where it holds another."""
+    record = read_record(plan.sweep_dir)
+    if record is None or set(record.get("families", {})) != set(trackers):
+        return None
+    parents = {}
+    for key, family in record["families"].items():
+        tracker = trackers[key]
+        if not tracker.store_exists() or not tracker.run_exists(family["parent"]):
+            return None
+        parents[key] = tracker.client.get_run(family["parent"])
+    for key, parent in parents.items():
+        if parent.data.tags.get(OVERRIDES) != plan.override_line[:_TAG_MAX]:
+            raise ConfigError(f"hydra.sweep.dir={plan.sweep_dir} holds another sweep ({parent.info.run_name!r}, "
+                              f"run {parent.info.run_id}); a sweep continues there only with the same overrides: "
+                              "give these another hydra.sweep.dir")
+    for key, family in record["families"].items():
+        for run_id in [family["parent"], *family.get("groups", {}).values()]:
+            trackers[key].client.update_run(run_id, status="RUNNING")
+        _OPEN.append((trackers[key], family["parent"], plan.quiet))
+    return record
+
+
+def job_run(tracker: MLflowTracker, sweep_id: str, job_num: str) -> tuple[str, str] | None:
+    """(run id, status) of job ``job_num``'s run in sweep ``sweep_id`` (the latest, if it was
+    started more than once), None where the store holds none: a sweep continued in its directory
+    skips a job that FINISHED and resumes one that did not."""
+    exp = tracker._retrying("read the experiment", lambda: tracker.client.get_experiment_by_name(tracker.experiment))
+    if exp is None:
+        return None
+    query = f"tags.{SWEEP_ID} = '{sweep_id}' and tags.job_num = '{job_num}'"
+    runs = tracker._retrying("find the job's earlier run", lambda: tracker.client.search_runs(
+        [exp.experiment_id], query, order_by=["attributes.start_time DESC"], max_results=1))
+    return (runs[0].info.run_id, runs[0].info.status) if runs else None
 
 
 def _create(tracker: MLflowTracker, exp_id: str, name: str, tags: dict[str, str]) -> str:

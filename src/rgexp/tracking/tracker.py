@@ -29,7 +29,7 @@ from mlflow.tracking import MlflowClient
 
 import rgexp
 from rgexp.config import flat_items
-from rgexp.errors import StorageError
+from rgexp.errors import ConfigError, StorageError
 from rgexp.tracking.new_store import create_from_template
 from rgexp.tracking.outage import (PACE, Pending, TrackingError, bound_http_requests, is_unavailable, reason_of,
                                    resume_command)
@@ -349,6 +349,9 @@ class SweepSetup(Callback):
         except TrackingError as err:
             print(f"rgexp: error: {err}", file=sys.stderr)
             sys.exit(1)
+        except ConfigError as err:  # its directory holds another sweep
+            print(f"rgexp: error: {err}", file=sys.stderr)
+            sys.exit(2)
 
     def on_multirun_end(self, config, **kwargs) -> None:
         from rgexp.tracking.sweep import close_open_sweeps
