@@ -1,10 +1,11 @@
 """``python -m rgexp.study [questions=side,size] [scale=paper] [seeds=N] [jobs=auto|N] [out=DIR]
 [page=FILE] [level=0.95] [tracking.root=…|tracking.uri=…]`` — the fixed-point study in one command.
 
-Question ``side`` (what picks the side of rbm_flow's fixed point): the presets ``fixed_point_hidden``
-(n_hidden 16, 36, 64, 81, 100), ``fixed_point_sgd``, ``fixed_point_cd1`` and ``fixed_point_decaying``,
-5 seeds each by default (40 runs). Question ``size`` (T* against L in Iso et al.'s setup):
-``fixed_point_size`` (L = 6, 8, 10, 12), 3 seeds each (12 runs). Each preset runs as one sweep, as
+Question ``side`` (what picks the side of rbm_flow's fixed point): the preset ``fixed_point_side``, a
+sweep over its settings (n_hidden 16, 36, 64, 81, 100; at 81, plain SGD, CD-1, a decaying learning
+rate), 5 seeds each by default (40 runs). Question ``size`` (T* against L in Iso et al.'s setup):
+``fixed_point_size`` (L = 6, 8, 10, 12), 3 seeds each (12 runs). One preset a question, so each
+question's runs sit under one sweep parent. Each preset runs as one sweep, as
 ``rgexp.reproduce`` runs them (side by side where the cores and memory allow; resumable: the same
 command with the same ``out`` skips the presets recorded in ``out/study.json`` and continues one
 interrupted part-way, from its finished and checkpointed runs in ``out/sweeps/<preset>``); then the page
@@ -22,7 +23,7 @@ from pathlib import Path
 __all__ = ["QUESTIONS", "main", "parse_args"]
 
 QUESTIONS = {  # question -> (its presets, default seeds)
-    "side": (("fixed_point_hidden", "fixed_point_sgd", "fixed_point_cd1", "fixed_point_decaying"), 5),
+    "side": (("fixed_point_side",), 5),
     "size": (("fixed_point_size",), 3),
 }
 

@@ -2,9 +2,11 @@
 finite-size fit on exact curves and its intercept's variance."""
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
+from omegaconf import OmegaConf
 
 from rgexp.report.fixed_point_study import (M_STAR, RunEnd, finite_size_fit, run_end, summarize, switches)
 from rgexp.tracking import RunRecord
@@ -85,20 +87,26 @@ def test_newcombes_interval_matches_his_worked_example():
     assert diff == pytest.approx(0.2) and (round(low, 4), round(high, 4)) == (0.0524, 0.3339)
 
 
-def _record(experiment, params, m, T, history):
+def _record(experiment, params, m, T, history, tags=None):
     final = {M_STAR: m} | {f"fixed_point/temperature_{r}": T + d for r, d in
                            (("energy", 0.0), ("magnetization", -0.2), ("network", 0.1))}
     return RunRecord(f"{abs(hash((experiment, str(params), m, T))):032x}"[:32], "r", experiment, "FINISHED", params,
-                     {}, final, {M_STAR: history})
+                     tags or {}, final, {M_STAR: history})
+
+
+def _side(option, m, T, history):
+    """A run of fixed_point_side with the setting ``option`` (its config group's choice, a tag)."""
+    n = option.removeprefix("n_hidden_") if option.startswith("n_hidden_") else "81"
+    return _record("fixed_point_side", {"model.net.n_hidden": n}, m, T, history, {"fixed_point_side": option})
 
 
 def test_the_page_has_a_table_and_a_figure_per_question_from_the_runs(tmp_path):
     from rgexp.report.study_page import write_page
 
     rng = np.random.default_rng(0)
-    runs = {"fixed_point_hidden": [_record("fixed_point_hidden", {"model.net.n_hidden": str(n)}, m, T, [(0, 0.1), (9, m)])
-                                   for n in (16, 81) for m, T in ((0.95, 1.9), (0.1, 4.1), (0.96, 1.8))],
-            "fixed_point_sgd": [_record("fixed_point_sgd", {}, 0.95, 1.9 + 0.01 * i, [(0, 0.95)]) for i in range(3)],
+    side = [_side(f"n_hidden_{n}", m, T, [(0, 0.1), (9, m)]) for n in (16, 81) for m, T in ((0.95, 1.9), (0.1, 4.1), (0.96, 1.8))]
+    sgd = [_side("sgd", 0.95, 1.9 + 0.01 * i, [(0, 0.95)]) for i in range(3)]
+    runs = {"fixed_point_side": side + sgd,
             "fixed_point_size": [_record("fixed_point_size", {"sampler.L": str(L)}, 0.3, T_C + 3 / L + rng.normal(0, 0.01), [])
                                  for L in (6, 8, 10, 12) for _ in range(3)]}
     page = write_page(tmp_path / "docs" / "study.md", runs, "python -m rgexp.study scale=quick")
@@ -113,7 +121,7 @@ def test_the_page_has_a_table_and_a_figure_per_question_from_the_runs(tmp_path):
     assert (tmp_path / "docs" / "figures" / "fixed_point_size.png").is_file()
     # a question not run yet: its section names the command that runs it, and no figure is drawn for it
     (tmp_path / "docs" / "figures" / "fixed_point_size.png").unlink()
-    text = write_page(tmp_path / "docs" / "study.md", {"fixed_point_sgd": runs["fixed_point_sgd"]}, "c").read_text()
+    text = write_page(tmp_path / "docs" / "study.md", {"fixed_point_side": sgd}, "c").read_text()
     assert "Not run yet: `python -m rgexp.study questions=size`" in text and "| L=6 |" not in text
     assert not (tmp_path / "docs" / "figures" / "fixed_point_size.png").exists()
 
@@ -122,16 +130,20 @@ def test_the_page_has_a_table_and_a_figure_per_question_from_the_runs(tmp_path):
 def test_the_study_presets_are_their_base_preset_with_one_change_measuring_the_fixed_point_alone(scale):
     from rgexp.config import check_config
     from rgexp.study import QUESTIONS
-    from tests.conftest import compose_config
+    from tests.conftest import CONF, compose_config
 
     base = {"rbm_flow": compose_config(["experiment=rbm_flow", f"scale={scale}"]),
             "iso_flow": compose_config(["experiment=iso_flow", f"scale={scale}"])}
-    changed = {"fixed_point_hidden": {}, "fixed_point_sgd": {"optimizer": "sgd", "lr": 0.01},
-               "fixed_point_cd1": {"persistent": False},
-               "fixed_point_decaying": {"lr_schedule": "cosine", "lr_final_fraction": 0.1}}
-    for preset in (p for presets, _ in QUESTIONS.values() for p in presets):
-        size = ["sampler.L=6"] if preset == "fixed_point_size" else []  # one point of its sweep
-        cfg = compose_config([f"experiment={preset}", f"scale={scale}", *size])
+    assert QUESTIONS == {"side": (("fixed_point_side",), 5), "size": (("fixed_point_size",), 3)}  # one sweep a question
+    # each setting of question 1 (the preset's own sweep): (hidden units, what changes in training)
+    changed = {f"n_hidden_{n}": (n, {}) for n in (16, 36, 64, 81, 100)} | {
+        "sgd": (81, {"optimizer": "sgd", "lr": 0.01}), "cd1": (81, {"persistent": False}),
+        "decaying": (81, {"lr_schedule": "cosine", "lr_final_fraction": 0.1})}
+    preset_file = OmegaConf.load(Path(CONF) / "experiment" / "fixed_point_side.yaml")
+    assert preset_file.hydra.sweeper.params.fixed_point_side == ",".join(changed)
+    jobs = [("fixed_point_side", [f"fixed_point_side={option}"]) for option in changed]
+    for preset, setting in [*jobs, ("fixed_point_size", ["sampler.L=6"])]:  # one point of the size sweep
+        cfg = compose_config([f"experiment={preset}", f"scale={scale}", *setting])
         check_config(cfg)
         assert cfg.name == preset
         base_cfg = base["iso_flow" if preset == "fixed_point_size" else "rbm_flow"]
@@ -141,8 +153,11 @@ def test_the_study_presets_are_their_base_preset_with_one_change_measuring_the_f
             assert cfg.sampler.L == 6 and cfg.model.net.n_hidden == 36  # as many hidden as visible units
             assert cfg.model.train == base["iso_flow"].model.train and cfg.sampler.temperatures == base["iso_flow"].sampler.temperatures
             continue
+        n_hidden, change = changed[setting[0].split("=")[1]]
         train = {k: v for k, v in cfg.model.train.items() if base["rbm_flow"].model.train[k] != v}
-        assert train == changed[preset] and cfg.model.net == base["rbm_flow"].model.net and cfg.sampler == base["rbm_flow"].sampler
+        net = {k: v for k, v in cfg.model.net.items() if base["rbm_flow"].model.net[k] != v}
+        assert train == change and net == ({} if n_hidden == 81 else {"n_hidden": n_hidden})
+        assert cfg.sampler == base["rbm_flow"].sampler
 
 
 def test_study_arguments_and_their_one_line_errors():

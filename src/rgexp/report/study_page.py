@@ -1,11 +1,12 @@
 """The fixed-point study's page: one table and one figure per question, from the runs, with the command
 that regenerates them (:mod:`rgexp.study` writes it; the numbers: :mod:`rgexp.report.fixed_point_study`).
 
-Question 1 (``side``): what picks the side of rbm_flow's fixed point — the hidden layer's size
-(``fixed_point_hidden``: one setting per ``model.net.n_hidden``) and, at 81 hidden units, the
-optimizer, the Gibbs chains and the learning-rate schedule (``fixed_point_sgd``, ``fixed_point_cd1``,
-``fixed_point_decaying``, each against the 81-unit setting). Question 2 (``size``): T* against the
-lattice size in Iso et al.'s setup (``fixed_point_size``: one setting per ``sampler.L``).
+Question 1 (``side``): what picks the side of rbm_flow's fixed point — the runs of ``fixed_point_side``,
+one setting per option of the config group ``fixed_point_side`` (the run's tag): the hidden layer's
+size (``n_hidden_16`` … ``n_hidden_100``) and, at 81 hidden units, the optimizer, the Gibbs chains and
+the learning-rate schedule (``sgd``, ``cd1``, ``decaying``, each against ``n_hidden_81``). Question 2
+(``size``): T* against the lattice size in Iso et al.'s setup (``fixed_point_size``: one setting per
+``sampler.L``).
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ from rgexp.report.fixed_point_study import (READINGS, FiniteSizeFit, RunEnd, Set
                                             run_end, summarize)
 from rgexp.tracking import RunRecord
 
-__all__ = ["ARMS", "SIZES", "side_blocks", "size_blocks", "write_page"]
+__all__ = ["ARMS", "SIDE", "SIZES", "side_blocks", "size_blocks", "write_page"]
 
-HIDDEN = "fixed_point_hidden"
-ARMS = {"fixed_point_sgd": "plain SGD (lr 0.01) instead of Adam", "fixed_point_cd1": "CD-1 instead of PCD-1",
-        "fixed_point_decaying": "lr decaying to a tenth (cosine) instead of constant"}
+SIDE = "fixed_point_side"  # the preset, and the config group whose option each run is tagged with
+HIDDEN = "n_hidden_"  # the options that set the hidden layer's size: n_hidden_16, …
+ARMS = {"sgd": "plain SGD (lr 0.01) instead of Adam", "cd1": "CD-1 instead of PCD-1",
+        "decaying": "lr decaying to a tenth (cosine) instead of constant"}
 SIZES = "fixed_point_size"
 BASELINE_HIDDEN = 81  # rbm_flow's
 
@@ -59,12 +61,14 @@ HEAD = ["setting", "seeds", "ordered [95% Wilson]", *(f"T* ({r})" for r in READI
 
 
 def side_settings(runs: dict[str, list[RunRecord]], level: float) -> tuple[list[Setting], dict[str, Setting]]:
-    """(one setting per hidden size, one per arm); an experiment without runs is left out."""
-    hidden = [summarize(f"n_hidden={n}", ends, level) for n, ends in
-              _by_param(runs.get(HIDDEN, []), "model.net.n_hidden").items()]
+    """(one setting per hidden size, one per arm), from each run's ``fixed_point_side`` tag; a setting
+    without runs is left out."""
+    records = runs.get(SIDE, [])
+    sized = [r for r in records if r.tags.get(SIDE, "").startswith(HIDDEN)]
+    hidden = [summarize(f"n_hidden={n}", ends, level) for n, ends in _by_param(sized, "model.net.n_hidden").items()]
     arms = {}
     for name, what in ARMS.items():
-        ends = [e for r in runs.get(name, []) if (e := run_end(r)) is not None]
+        ends = [e for r in records if r.tags.get(SIDE) == name and (e := run_end(r)) is not None]
         if ends:
             arms[name] = summarize(what, ends, level)
     return hidden, arms
@@ -149,7 +153,7 @@ def write_page(path: Path, runs: dict[str, list[RunRecord]], command: str, level
              "m* (mean ± standard deviation over seeds) and how often the fixed point changed side while "
              "the RBM trained (from `fixed_point/abs_magnetization`)."),
         Heading(2, "What picks the side in rbm_flow")]
-    if any(runs.get(p) for p in (HIDDEN, *ARMS)):
+    if runs.get(SIDE):
         blocks += side_blocks(runs, level, study_figures.side_figure(side_settings(runs, level), path.parent))
     else:
         blocks.append(_not_run("side"))
