@@ -183,7 +183,7 @@ def test_a_sweep_launched_again_in_its_directory_continues_it(tmp_path):
     the launcher, so seed=2 never starts. The same command again with ``hydra.sweep.dir`` at that
     sweep's directory: the same parent, seed=0 not run again, seed=1 resumed (the same run, from its
     checkpoint), seed=2 started; then the family closed FINISHED with the mean over three seeds. Other
-    overrides in that directory are refused in one line, before any run."""
+    overrides in that directory are refused in one line before anything is touched."""
     args = [*FAST, "checkpoint_every=2", "report=false", "-m", "seed=0,1,2"]
     first = subprocess.run([sys.executable, "-c", KILL_SEED_1, *args], cwd=tmp_path, capture_output=True, text=True,
                            timeout=600)
@@ -204,10 +204,20 @@ def test_a_sweep_launched_again_in_its_directory_continues_it(tmp_path):
     assert children["seed=1"].info.run_id == before["seed=1"][0]
     assert parent_now.data.metrics["flow/abs_magnetization_n_eff/T1.5000"] == 3
     assert parent_now.data.metrics[M] == pytest.approx(sum(r.data.metrics[M] for r in children.values()) / 3, rel=1e-12)
-    other = run_cli([*FAST, "report=false", "-m", "seed=0,1", where], cwd=tmp_path)
-    assert other.returncode == 2 and other.stderr.strip().count("\n") == 0, other.stderr[-3000:]
-    assert other.stderr.startswith(f"rgexp: error: hydra.sweep.dir={parent.data.tags['sweep_dir']} holds another sweep")
     assert len(_client(tmp_path).search_runs([parent.info.experiment_id])) == 4  # the parent and its three runs
+    # other overrides in that directory: refused before anything is touched (what the launching process
+    # prints in one line, exit 2), here in process
+    from rgexp.errors import ConfigError
+    from rgexp.tracking.sweep import SweepPlan, _continue, family_key
+    from rgexp.tracking.tracker import MLflowTracker
+
+    tracker = MLflowTracker(root=str(tmp_path / "mlruns"), experiment="smoke")
+    sweep_dir = Path(parent.data.tags["sweep_dir"])
+    plan = SweepPlan(parent.data.tags["sweep_id"], sweep_dir, "seed=0,1", "experiment=smoke -m seed=0,1", ["seed"], None,
+                     tracker)
+    with pytest.raises(ConfigError, match=f"^hydra.sweep.dir={sweep_dir} holds another sweep") as info:
+        _continue(plan, {family_key(tracker): tracker})
+    assert "\n" not in str(info.value) and _family(tmp_path)[0].info.status == "FINISHED"
 
 
 def test_a_sweep_over_models_has_a_run_per_model_and_its_report_says_model(tmp_path):
