@@ -91,18 +91,35 @@ def _write(opts: dict, state: dict, out: Path) -> int:
     from rgexp.report.provenance import command_line, written_file
     from rgexp.report.study_page import write_page
     from rgexp.tracking import read_runs
+    from rgexp.tracking.sweep import read_record
 
-    runs = {}
+    runs, unfinished = {}, {}
     for question in QUESTIONS:  # every question the study has run so far, not only this command's
         for preset in QUESTIONS[question][0]:
-            ids = state.get(preset, {}).get("runs", [])
             tracker = compose_tracker([*opts["tracking"], f"name={preset}"])
-            runs[preset] = [r for r in read_runs(tracker, run_ids=ids, history=lambda n: n.startswith("fixed_point/"))
-                            if r.status == "FINISHED"] if ids else []
+            ids = state.get(preset, {}).get("runs", [])
+            record = None if ids else read_record(out / "sweeps" / preset)  # a sweep cut short: what it finished
+            if not ids and record is None:
+                runs[preset] = []
+                continue
+            chosen = {"run_ids": ids} if ids else {"sweep_id": record["sweep_id"]}
+            runs[preset] = [r for r in read_runs(tracker, **chosen, history=lambda n: n.startswith("fixed_point/"))
+                            if r.status == "FINISHED"]
+            if record is not None:
+                unfinished[preset] = (len(runs[preset]), _planned(tracker, record))
     page = write_page(written_file(opts["page"], "fixed_point_study.md", out), runs,
-                      command_line("rgexp.study", opts["argv"]), opts["level"])
+                      command_line("rgexp.study", opts["argv"]), opts["level"], unfinished)
     print(f"rgexp.study: wrote {page}")
     return 0
+
+
+def _planned(tracker, record: dict) -> int | None:
+    """How many runs the sweep of ``record`` is to hold (its parent's tag), None where unknown."""
+    from rgexp.tracking.sweep import JOBS
+
+    parents = [family["parent"] for family in record.get("families", {}).values()]
+    counts = [tracker.client.get_run(p).data.tags.get(JOBS, "") for p in parents if tracker.run_exists(p)]
+    return sum(int(c) for c in counts) if counts and all(c.isdigit() for c in counts) else None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -119,6 +119,12 @@ def test_the_page_has_a_table_and_a_figure_per_question_from_the_runs(tmp_path):
     assert "holds T_c" in fit  # exact 1/L data around T_c with small noise
     assert (tmp_path / "docs" / "figures" / "fixed_point_side.png").is_file()
     assert (tmp_path / "docs" / "figures" / "fixed_point_size.png").is_file()
+    assert "Not finished" not in text
+    # a question whose sweep stopped part-way: said above its table, with the command that continues it
+    text = write_page(tmp_path / "docs" / "study.md", runs, "c", unfinished={"fixed_point_size": (12, 15)}).read_text()
+    size_part = text[text.index("## T* against"):]
+    assert size_part.count("**Not finished**") == 1 and "the 12 runs that finished of the 15 it is to hold" in size_part
+    assert "`python -m rgexp.study questions=size` continues it" in size_part and "Not finished" not in text[:text.index("## T* against")]
     # a question not run yet: its section names the command that runs it, and no figure is drawn for it
     (tmp_path / "docs" / "figures" / "fixed_point_size.png").unlink()
     text = write_page(tmp_path / "docs" / "study.md", {"fixed_point_side": sgd}, "c").read_text()

@@ -141,8 +141,11 @@ def size_blocks(runs: Sequence[RunRecord], level: float, figure: str | None) -> 
     return blocks
 
 
-def write_page(path: Path, runs: dict[str, list[RunRecord]], command: str, level: float = 0.95) -> Path:
-    """Write the study's page at ``path`` and its figures under ``path.parent / figures``."""
+def write_page(path: Path, runs: dict[str, list[RunRecord]], command: str, level: float = 0.95,
+               unfinished: dict[str, tuple[int, int | None]] | None = None) -> Path:
+    """Write the study's page at ``path`` and its figures under ``path.parent / figures``;
+    ``unfinished``: the presets whose sweep has not finished, (runs finished, runs it is to hold)."""
+    unfinished = unfinished or {}
     from rgexp.report import study_figures
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -154,17 +157,30 @@ def write_page(path: Path, runs: dict[str, list[RunRecord]], command: str, level
              "the RBM trained (from `fixed_point/abs_magnetization`)."),
         Heading(2, "What picks the side in rbm_flow")]
     if runs.get(SIDE):
+        blocks += _so_far(SIDE, "side", unfinished)
         blocks += side_blocks(runs, level, study_figures.side_figure(side_settings(runs, level), path.parent))
     else:
         blocks.append(_not_run("side"))
     blocks.append(Heading(2, "T* against the lattice size in Iso et al.'s setup"))
     if runs.get(SIZES):
         size_fig = study_figures.size_figure(size_settings(runs[SIZES], level), path.parent)
+        blocks += _so_far(SIZES, "size", unfinished)
         blocks += size_blocks(runs[SIZES], level, size_fig)
     else:
         blocks.append(_not_run("size"))
     path.write_text(to_markdown(blocks))
     return path
+
+
+def _so_far(preset: str, question: str, unfinished: dict[str, tuple[int, int | None]]) -> list[Block]:
+    """The line that says a question's sweep has not finished and what the table below holds."""
+    if preset not in unfinished:
+        return []
+    done, planned = unfinished[preset]
+    of = f" of the {planned} it is to hold" if planned is not None else ""
+    return [Para(f"**Not finished**: its sweep stopped part-way or is still running; below are the {done} runs that finished{of} "
+                 f"(the seeds column says how many each setting has). `python -m rgexp.study questions={question}` "
+                 "continues it.")]
 
 
 def _not_run(question: str) -> Para:
