@@ -60,7 +60,27 @@ def test_overrides_split_back_at_spaces_outside_brackets_and_quotes():
 def family(tmp_path, monkeypatch):
     """A tracker on a fresh store and an empty list of open sweeps (the module's, for this test)."""
     monkeypatch.setattr(sweep_mod, "_OPEN", [])
+    monkeypatch.setattr(sweep_mod, "_HELD", [])
     return MLflowTracker(root=str(tmp_path / "mlruns"), experiment="fam", system_metrics=False)
+
+
+def test_a_sweep_directory_in_use_by_another_launch_is_refused_and_freed_when_its_sweep_closes(family, tmp_path):
+    import fcntl
+
+    from rgexp.errors import ConfigError
+
+    (tmp_path / "sweep").mkdir()
+    with open(tmp_path / "sweep" / sweep_mod.LOCK_FILE, "w") as other:  # another launching process's lock
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(ConfigError, match="its sweep is running in another process") as info:
+            open_sweep(_plan(family, tmp_path, [""]))
+        assert "\n" not in str(info.value) and not (tmp_path / "sweep" / sweep_mod.SWEEP_FILE).exists()
+    open_sweep(_plan(family, tmp_path, [""]))  # free again: this process holds it until the sweep closes
+    with open(tmp_path / "sweep" / sweep_mod.LOCK_FILE, "w") as other:
+        with pytest.raises(BlockingIOError):
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        sweep_mod.close_open_sweeps(failed=False)
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released
 
 
 def _plan(tracker, tmp_path, groups: list[str], report: bool = False) -> SweepPlan:

@@ -25,12 +25,14 @@ family is closed again (:func:`close_after_resume`): groups now complete get the
 The same sweep launched again in its directory (``hydra.sweep.dir``, same overrides) continues it:
 its parent is reopened instead of made anew, a job whose run FINISHED is skipped, one whose run
 stopped (KILLED, FAILED, or left RUNNING by a lost machine) is resumed from its checkpoint, one that
-never started starts; then the family is closed as usual (:func:`job_run`).
+never started starts; then the family is closed as usual (:func:`job_run`). While a sweep runs, its launching process holds a
+lock in the directory: a second launch there meanwhile is refused in one line.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import sys
@@ -58,6 +60,8 @@ _TAG_MAX = 5000  # MLflow caps tag values (8,000 characters in 3.x)
 _RUN_NAME_MAX = 250
 # (tracker, parent run id, quiet) of the sweeps this process opened and has not closed yet
 _OPEN: list[tuple[MLflowTracker, str, bool]] = []
+LOCK_FILE = ".rgexp_sweep.lock"
+_HELD: list[Any] = []  # the locks of those sweeps' directories
 
 
 def sweep_id_of(sweep_dir: str | Path) -> str:
@@ -142,6 +146,7 @@ def open_sweep(plan: SweepPlan) -> dict[str, Any]:
         families[family_key(plan.tracker)] = (plan.tracker, None)
     for job in plan.jobs or []:
         families.setdefault(family_key(job.tracker), (job.tracker, []))[1].append(job)
+    _hold(plan.sweep_dir)
     continued = _continue(plan, {key: tracker for key, (tracker, _) in families.items()})
     if continued is not None:
         return continued
@@ -162,6 +167,25 @@ def open_sweep(plan: SweepPlan) -> dict[str, Any]:
         record["families"][key] = {"parent": parent, "groups": holders}
     atomic_write(plan.sweep_dir / SWEEP_FILE, json.dumps(record, indent=1).encode())
     return record
+
+
+def _hold(sweep_dir: Path) -> None:
+    """Lock the sweep's directory for as long as this process runs the sweep (the lock goes with the
+    process, however it ends): a second launch there while this one runs is refused, not merged."""
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(sweep_dir / LOCK_FILE, "w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise ConfigError(f"hydra.sweep.dir={sweep_dir}: its sweep is running in another process; wait for it to "
+                          "end (or stop it), then run the command again to continue it") from None
+    _HELD.append(handle)
+
+
+def _release() -> None:
+    while _HELD:
+        _HELD.pop().close()  # closing the file drops its lock
 
 
 def _continue(plan: SweepPlan, trackers: dict[str, MLflowTracker]) -> dict[str, Any] | None:
@@ -239,6 +263,7 @@ def close_open_sweeps(failed: bool) -> None:
                 tracker.client.set_terminated(parent, "FAILED")
             continue
         print("rgexp: " + (lines[0] if quiet else "\n".join(lines)), flush=True)
+    _release()
 
 
 def close_after_resume(tracker: MLflowTracker, run_id: str) -> list[str] | None:
