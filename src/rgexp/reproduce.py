@@ -50,27 +50,67 @@ def parse_args(args: list[str]) -> dict:
     opts = {"scale": "paper", "seeds": 3, "presets": list(PRESETS), "jobs": None, "out": None, "results": None,
             "level": 0.95, "tracking": [], "argv": list(args)}
     for arg in args:
-        key, eq, value = arg.partition("=")
-        if not eq or not value:
-            raise UsageError(f"malformed argument {arg!r}; use key=value")
-        if key == "tracking" or key.startswith("tracking."):
-            opts["tracking"].append(arg)
-        elif key == "scale" and value in ("quick", "paper"):
-            opts["scale"] = value
-        elif key in ("seeds", "jobs") and value.isdigit() and int(value) >= 1:
-            opts[key] = int(value)
-        elif key == "jobs" and value == "auto":
-            opts["jobs"] = None
-        elif key == "presets":
+        if common_option(opts, arg):
+            continue
+        key, value = key_value(arg)
+        if key == "presets":
             opts["presets"] = [p for p in value.split(",") if p]
-        elif key in ("out", "results"):
+        elif key == "results":
             opts[key] = Path(value)
-        elif key == "level":
-            opts["level"] = float(value)
         else:
             raise UsageError(f"bad argument {arg!r}; allowed: scale=quick|paper, seeds=N>=1, jobs=auto|N>=1, "
-                             "presets=a,b, out=DIR, results=FILE, level=X, tracking.<key>=…")
+                             "presets=a,b, out=DIR, results=FILE, level=X in (0, 1), tracking.<key>=…")
     return opts
+
+
+def key_value(arg: str) -> tuple[str, str]:
+    """``key=value`` split; UsageError for anything else."""
+    key, eq, value = arg.partition("=")
+    if not eq or not value:
+        raise UsageError(f"malformed argument {arg!r}; use key=value")
+    return key, value
+
+
+def common_option(opts: dict, arg: str) -> bool:
+    """Set in ``opts`` an argument this command and ``rgexp.study`` share (``tracking…``, ``scale``,
+    ``seeds``, ``jobs``, ``out``, ``level``); False for another key or a value not allowed."""
+    key, value = key_value(arg)
+    if key == "tracking" or key.startswith("tracking."):
+        opts["tracking"].append(arg)
+    elif key == "scale" and value in ("quick", "paper"):
+        opts["scale"] = value
+    elif key in ("seeds", "jobs") and value.isdigit() and int(value) >= 1:
+        opts[key] = int(value)
+    elif key == "jobs" and value == "auto":
+        opts["jobs"] = None
+    elif key == "out":
+        opts["out"] = Path(value)
+    elif key == "level" and _is_level(value):
+        opts["level"] = float(value)
+    else:
+        return False
+    return True
+
+
+def _is_level(value: str) -> bool:
+    try:
+        return 0 < float(value) < 1
+    except ValueError:
+        return False
+
+
+def command_main(prog: str, body, parse, argv: list[str] | None) -> int:
+    """A command's exit status: ``body(parse(argv))``, or 2 with one line for a bad argument."""
+    try:
+        return body(parse(sys.argv[1:] if argv is None else argv))
+    except UsageError as err:
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        return 2
+
+
+def sweep_dir(out: Path, preset: str) -> Path:
+    """Where a preset's sweep runs (and, cut short, is continued): ``out/sweeps/<preset>``."""
+    return out / "sweeps" / preset
 
 
 @dataclass(frozen=True)
@@ -189,7 +229,7 @@ def run_sweeps(todo: list[str], opts: dict, state: dict, state_file: Path) -> in
           f"thread(s) per job{'; ' + how.note if how.note else ''}")
     failed = 0
     with ThreadPoolExecutor(how.lanes) as pool:
-        futures = {pool.submit(_run_preset, p, opts, how, state_file.parent / "sweeps" / p): p for p in todo}
+        futures = {pool.submit(_run_preset, p, opts, how, sweep_dir(state_file.parent, p)): p for p in todo}
         for future in as_completed(futures):  # each recorded as it ends: an interruption loses only the running
             preset, result = futures[future], future.result()
             error = result.pop("error")
@@ -205,11 +245,7 @@ def run_sweeps(todo: list[str], opts: dict, state: dict, state_file: Path) -> in
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        return reproduce(parse_args(sys.argv[1:] if argv is None else argv))
-    except UsageError as err:
-        print(f"rgexp.reproduce: error: {err}", file=sys.stderr)
-        return 2
+    return command_main("rgexp.reproduce", reproduce, parse_args, argv)
 
 
 if __name__ == "__main__":

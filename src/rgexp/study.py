@@ -20,6 +20,8 @@ import json
 import sys
 from pathlib import Path
 
+from rgexp.reproduce import UsageError, command_main, common_option, key_value, sweep_dir
+
 __all__ = ["QUESTIONS", "main", "parse_args"]
 
 QUESTIONS = {  # question -> (its presets, default seeds)
@@ -28,40 +30,21 @@ QUESTIONS = {  # question -> (its presets, default seeds)
 }
 
 
-class UsageError(ValueError):
-    """A bad argument; the message is the one line printed."""
-
-
 def parse_args(args: list[str]) -> dict:
     opts = {"questions": list(QUESTIONS), "scale": "paper", "seeds": None, "jobs": None, "out": None, "page": None,
             "level": 0.95, "tracking": [], "argv": list(args)}
     for arg in args:
-        key, eq, value = arg.partition("=")
-        if not eq or not value:
-            raise UsageError(f"malformed argument {arg!r}; use key=value")
-        if key == "tracking" or key.startswith("tracking."):
-            opts["tracking"].append(arg)
-        elif key == "questions" and set(value.split(",")) <= set(QUESTIONS):
+        if common_option(opts, arg):
+            continue
+        key, value = key_value(arg)
+        if key == "questions" and set(value.split(",")) <= set(QUESTIONS):
             opts["questions"] = value.split(",")
-        elif key == "scale" and value in ("quick", "paper"):
-            opts["scale"] = value
-        elif key in ("seeds", "jobs") and value.isdigit() and int(value) >= 1:
-            opts[key] = int(value)
-        elif key in ("out", "page"):
+        elif key == "page":
             opts[key] = Path(value)
-        elif key == "level" and _is_level(value):
-            opts["level"] = float(value)
         else:
             raise UsageError(f"bad argument {arg!r}; allowed: questions=side,size, scale=quick|paper, seeds=N>=1, "
                              "jobs=auto|N>=1, out=DIR, page=FILE, level=X in (0, 1), tracking.<key>=…")
     return opts
-
-
-def _is_level(value: str) -> bool:
-    try:
-        return 0 < float(value) < 1
-    except ValueError:
-        return False
 
 
 def study(opts: dict) -> int:
@@ -98,7 +81,7 @@ def _write(opts: dict, state: dict, out: Path) -> int:
         for preset in QUESTIONS[question][0]:
             tracker = compose_tracker([*opts["tracking"], f"name={preset}"])
             ids = state.get(preset, {}).get("runs", [])
-            record = None if ids else read_record(out / "sweeps" / preset)  # a sweep cut short: what it finished
+            record = None if ids else read_record(sweep_dir(out, preset))  # a sweep cut short: what it finished
             if not ids and record is None:
                 runs[preset] = []
                 continue
@@ -123,11 +106,7 @@ def _planned(tracker, record: dict) -> int | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        return study(parse_args(sys.argv[1:] if argv is None else argv))
-    except UsageError as err:
-        print(f"rgexp.study: error: {err}", file=sys.stderr)
-        return 2
+    return command_main("rgexp.study", study, parse_args, argv)
 
 
 if __name__ == "__main__":

@@ -171,6 +171,7 @@ def test_study_arguments_and_their_one_line_errors():
 
     opts = parse_args(["questions=size", "seeds=2", "tracking.root=/tmp/x", "page=/tmp/p.md"])
     assert opts["questions"] == ["size"] and opts["seeds"] == 2 and opts["tracking"] == ["tracking.root=/tmp/x"]
+    assert parse_args(["jobs=auto"])["jobs"] is None and parse_args(["jobs=3"])["jobs"] == 3  # as its error line says
     for bad in (["questions=colour"], ["seeds=0"], ["level=2"], ["scale=huge"], ["x"]):
         with pytest.raises(UsageError):
             parse_args(bad)

@@ -27,7 +27,8 @@ def test_arguments_and_their_one_line_errors():
     assert str(opts["results"]) == "/tmp/r.md" and parse_args([])["results"] is None
     assert command_line("rgexp.reproduce", opts["argv"]) == ("python -m rgexp.reproduce scale=quick seeds=2 "
                                                              "presets=smoke tracking.root=/tmp/x results=/tmp/r.md")
-    for bad in (["scale=huge"], ["seeds=0"], ["colour=red"], ["seeds"]):
+    assert parse_args(["level=0.9"])["level"] == 0.9
+    for bad in (["scale=huge"], ["seeds=0"], ["colour=red"], ["seeds"], ["level=x"], ["level=1.5"]):
         with pytest.raises(UsageError):
             parse_args(bad)
 
