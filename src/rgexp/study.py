@@ -101,7 +101,7 @@ def _planned(tracker, record: dict) -> int | None:
     from rgexp.tracking.sweep import JOBS
 
     parents = [family["parent"] for family in record.get("families", {}).values()]
-    counts = [tracker.client.get_run(p).data.tags.get(JOBS, "") for p in parents if tracker.run_exists(p)]
+    counts = [run.data.tags.get(JOBS, "") for run in map(tracker.find_run, parents) if run is not None]
     return sum(int(c) for c in counts) if counts and all(c.isdigit() for c in counts) else None
 
 

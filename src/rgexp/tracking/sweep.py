@@ -195,13 +195,10 @@ def _continue(plan: SweepPlan, trackers: dict[str, MLflowTracker]) -> dict[str, 
     record = read_record(plan.sweep_dir)
     if record is None or set(record.get("families", {})) != set(trackers):
         return None
-    parents = {}
-    for key, family in record["families"].items():
-        tracker = trackers[key]
-        if not tracker.store_exists() or not tracker.run_exists(family["parent"]):
-            return None
-        parents[key] = tracker.client.get_run(family["parent"])
-    for key, parent in parents.items():
+    parents = {key: trackers[key].find_run(family["parent"]) for key, family in record["families"].items()}
+    if None in parents.values():
+        return None
+    for parent in parents.values():
         if parent.data.tags.get(OVERRIDES) != plan.override_line[:_TAG_MAX]:
             raise ConfigError(f"hydra.sweep.dir={plan.sweep_dir} holds another sweep ({parent.info.run_name!r}, "
                               f"run {parent.info.run_id}); a sweep continues there only with the same overrides: "

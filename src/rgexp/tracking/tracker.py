@@ -276,13 +276,16 @@ class MLflowTracker:
 
     def run_exists(self, run_id: str) -> bool:
         """Whether the store holds ``run_id`` (never creates a missing SQLite store)."""
+        return self.find_run(run_id) is not None
+
+    def find_run(self, run_id: str) -> mlflow.entities.Run | None:
+        """The run ``run_id``, None where the store does not hold it (never creates a missing SQLite store)."""
         if not self.store_exists():
-            return False
+            return None
         try:
-            self.client.get_run(run_id)
-            return True
+            return self.client.get_run(run_id)
         except mlflow.exceptions.MlflowException:
-            return False
+            return None
 
     def logged_config(self, run_id: str) -> str:
         """The ``config.yaml`` a run was started with (FileNotFoundError if it has none); a copy
