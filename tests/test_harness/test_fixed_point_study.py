@@ -126,10 +126,36 @@ def test_the_page_has_a_table_and_a_figure_per_question_from_the_runs(tmp_path):
     assert size_part.count("**Not finished**") == 1 and "the 12 runs that finished of the 15 it is to hold" in size_part
     assert "`python -m rgexp.study questions=size` continues it" in size_part and "Not finished" not in text[:text.index("## T* against")]
     # a question not run yet: its section names the command that runs it, and no figure is drawn for it
-    (tmp_path / "docs" / "figures" / "fixed_point_size.png").unlink()
-    text = write_page(tmp_path / "docs" / "study.md", {"fixed_point_side": sgd}, "c").read_text()
+    text = write_page(tmp_path / "new" / "study.md", {"fixed_point_side": sgd}, "c").read_text()
     assert "Not run yet: `python -m rgexp.study questions=size`" in text and "| L=6 |" not in text
-    assert not (tmp_path / "docs" / "figures" / "fixed_point_size.png").exists()
+    assert not (tmp_path / "new" / "figures" / "fixed_point_size.png").exists()
+
+
+def test_a_question_absent_from_the_store_keeps_its_section_from_the_page(tmp_path):
+    """Run on two machines (or one store gone): each write replaces only the sections of the questions
+    whose runs it has, each section naming the command that wrote it."""
+    from rgexp.report.study_page import SIDE_HEADING, SIZE_HEADING, write_page
+
+    side = [_side(f"n_hidden_{n}", m, T, [(0, m)]) for n in (16, 81) for m, T in ((0.95, 1.9), (0.1, 4.1))]
+    size = [_record("fixed_point_size", {"sampler.L": str(L)}, 0.3, T_C + 3 / L + 0.01 * i, [])
+            for L in (6, 8) for i in range(2)]
+    page = tmp_path / "study.md"
+
+    def section(text, heading):
+        part = text[text.index(f"## {heading}"):]
+        return part[:part.index("\n## ", 3)] if "\n## " in part[3:] else part
+
+    first = write_page(page, {"fixed_point_side": side}, "python -m rgexp.study questions=side").read_text()
+    assert "Not run yet: `python -m rgexp.study questions=size`" in section(first, SIZE_HEADING)
+    second = write_page(page, {"fixed_point_size": size}, "python -m rgexp.study questions=size").read_text()
+    assert section(second, SIDE_HEADING) == section(first, SIDE_HEADING)  # kept, verbatim
+    assert "Written by `python -m rgexp.study questions=side`." in section(second, SIDE_HEADING)
+    assert "Written by `python -m rgexp.study questions=size`." in section(second, SIZE_HEADING)
+    assert "| L=8 | 2 |" in second
+    # a kept "not run yet" is no result: it is written anew, and a question with runs replaces its section
+    third = write_page(page, {"fixed_point_side": side[:2]}, "python -m rgexp.study").read_text()
+    assert "| n_hidden=16 | 2 |" in third and "| n_hidden=81 |" not in third
+    assert section(third, SIZE_HEADING) == section(second, SIZE_HEADING)
 
 
 @pytest.mark.parametrize("scale", ["quick", "paper"])

@@ -1,6 +1,7 @@
 """``python -m rgexp -m …`` end to end (basic launcher; joblib and submitit_local: test_tracking_postgres.py):
 one parent per sweep, named children under it, the mean over seeds on the parent and in the
-terminal, the commands the sweep prints run as printed, a killed run failing its sweep until its
+terminal, the commands the sweep prints run with their printed arguments (the report's through its
+main in this process), a killed run failing its sweep until its
 resume completes the family, a sweep over models as a group per model; and the MLflow UI as a person
 sees that sweep (slow tier): the ``open:`` command and address it prints, run as printed (on a free
 port), in headless Chromium (Debian's ``chromium``). The experiment opens in the model-training view
@@ -50,6 +51,21 @@ def _run_printed(command: str, cwd: Path) -> subprocess.CompletedProcess:
     words = shlex.split(command)
     assert words[0] == "python", command
     return subprocess.run([sys.executable, *words[1:]], cwd=cwd, capture_output=True, text=True, timeout=600)
+
+
+def _report_printed(command: str, cwd: Path, monkeypatch, capsys) -> subprocess.CompletedProcess:
+    """A printed ``python -m rgexp.report …`` command, its arguments through the report's ``main`` in
+    this process (the module's own entry point; a process would add ~8 s of imports for nothing the
+    command line does)."""
+    from rgexp.report.__main__ import main
+
+    words = shlex.split(command)
+    assert words[:3] == ["python", "-m", "rgexp.report"], command
+    monkeypatch.chdir(cwd)
+    capsys.readouterr()
+    code = main(words[3:])
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(words, code, out, err)
 
 
 @pytest.fixture(scope="module")
@@ -115,16 +131,16 @@ def test_the_terminal_ends_with_the_answer_across_seeds(seed_sweep):
         _printed(proc.stdout, "  open: ")[-1])
 
 
-def test_every_report_command_and_file_the_sweep_prints_works(seed_sweep):
+def test_every_report_command_and_file_the_sweep_prints_works(seed_sweep, monkeypatch, capsys):
     base, proc = seed_sweep
     parent, children = _family(base)
     (sweep_command,) = set(_printed(proc.stdout, "  report: python -m rgexp.report sweep="))
-    done = _run_printed(f"python -m rgexp.report sweep={sweep_command}", base)
+    done = _report_printed(f"python -m rgexp.report sweep={sweep_command}", base, monkeypatch, capsys)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "(3 runs; scorecard:" in done.stdout
     # what each run printed (the command a single run prints): the experiment's runs, by name
     (run_command,) = set(_printed(proc.stdout, "  report: python -m rgexp.report name="))
-    done = _run_printed(f"python -m rgexp.report name={run_command} log=false", base)
+    done = _report_printed(f"python -m rgexp.report name={run_command} log=false", base, monkeypatch, capsys)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "(3 runs; scorecard:" in done.stdout  # the parent is not taken for a run
     (written,) = _printed(proc.stdout, "  the sweep's report: ")

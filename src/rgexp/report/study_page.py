@@ -141,35 +141,57 @@ def size_blocks(runs: Sequence[RunRecord], level: float, figure: str | None) -> 
     return blocks
 
 
+SIDE_HEADING = "What picks the side in rbm_flow"
+SIZE_HEADING = "T* against the lattice size in Iso et al.'s setup"
+
+
 def write_page(path: Path, runs: dict[str, list[RunRecord]], command: str, level: float = 0.95,
                unfinished: dict[str, tuple[int, int | None]] | None = None) -> Path:
     """Write the study's page at ``path`` and its figures under ``path.parent / figures``;
-    ``unfinished``: the presets whose sweep has not finished, (runs finished, runs it is to hold)."""
+    ``unfinished``: the presets whose sweep has not finished, (runs finished, runs it is to hold).
+
+    A question with no run in ``runs`` keeps its section from the page ``path`` holds, where that one has
+    results (each section names the command and store that wrote it): the two questions can be run on
+    different machines, or the store of one be gone, without the page losing the other's answer."""
     unfinished = unfinished or {}
     from rgexp.report import study_figures
 
     path.parent.mkdir(parents=True, exist_ok=True)
+    previous = path.read_text() if path.is_file() else ""
+    written = Para(f"Written by `{command}`.")
     blocks: list[Block] = [
         Heading(1, "The fixed-point study"),
-        Para(f"Written by `{command}`; do not edit: run the command again to regenerate it. Per setting: the "
-             "seeds, how many ended ordered (m* > 0.5) with Wilson's interval, T* by the three readings and "
-             "m* (mean ± standard deviation over seeds) and how often the fixed point changed side while "
-             "the RBM trained (from `fixed_point/abs_magnetization`)."),
-        Heading(2, "What picks the side in rbm_flow")]
+        Para("Do not edit: each section names the command that wrote it; run it again to regenerate the "
+             "section. Per setting: the seeds, how many ended ordered (m* > 0.5) with Wilson's interval, T* "
+             "by the three readings and m* (mean ± standard deviation over seeds) and how often the fixed "
+             "point changed side while the RBM trained (from `fixed_point/abs_magnetization`)."),
+        Heading(2, SIDE_HEADING)]
     if runs.get(SIDE):
-        blocks += _so_far(SIDE, "side", unfinished)
+        blocks += [written, *_so_far(SIDE, "side", unfinished)]
         blocks += side_blocks(runs, level, study_figures.side_figure(side_settings(runs, level), path.parent))
     else:
-        blocks.append(_not_run("side"))
-    blocks.append(Heading(2, "T* against the lattice size in Iso et al.'s setup"))
+        blocks.append(_kept(previous, SIDE_HEADING) or _not_run("side"))
+    blocks.append(Heading(2, SIZE_HEADING))
     if runs.get(SIZES):
         size_fig = study_figures.size_figure(size_settings(runs[SIZES], level), path.parent)
-        blocks += _so_far(SIZES, "size", unfinished)
+        blocks += [written, *_so_far(SIZES, "size", unfinished)]
         blocks += size_blocks(runs[SIZES], level, size_fig)
     else:
-        blocks.append(_not_run("size"))
+        blocks.append(_kept(previous, SIZE_HEADING) or _not_run("size"))
     path.write_text(to_markdown(blocks))
     return path
+
+
+def _kept(page: str, heading: str) -> Para | None:
+    """The body of ``page``'s section ``## heading`` (up to the next ``## ``), verbatim, where it holds
+    results (it names the command that wrote it); None where there is no such section."""
+    lines = page.splitlines()
+    if f"## {heading}" not in lines:
+        return None
+    start = lines.index(f"## {heading}") + 1
+    end = next((i for i in range(start, len(lines)) if lines[i].startswith("## ")), len(lines))
+    body = "\n".join(lines[start:end]).strip()
+    return Para(body) if body.startswith("Written by `") else None
 
 
 def _so_far(preset: str, question: str, unfinished: dict[str, tuple[int, int | None]]) -> list[Block]:
