@@ -11,7 +11,8 @@ command with the same ``out`` skips the presets recorded in ``out/study.json`` a
 interrupted part-way, from its finished and checkpointed runs in ``out/sweeps/<preset>``); then the page
 (default ``docs/fixed_point_study.md`` of the source checkout, else ``out/fixed_point_study.md``) is
 written from every finished run of those presets in the store: one table and one figure per question
-(:mod:`rgexp.report.study_page`). Bad arguments: one line, exit status 2.
+(:mod:`rgexp.report.study_page`; a question none of whose runs the store holds keeps its section from
+the page already there). Bad arguments: one line, exit status 2.
 """
 
 from __future__ import annotations
