@@ -117,6 +117,9 @@ def test_the_page_has_a_table_and_a_figure_per_question_from_the_runs(tmp_path):
     assert "| L=6 | 3 |" in text and "| L=12 | 3 |" in text
     fit = next(line for line in text.splitlines() if "ν = 1 (energy reading)" in line)
     assert "holds T_c" in fit  # exact 1/L data around T_c with small noise
+    low = next(line for line in text.splitlines() if "ν = 1 (magnetization reading)" in line)
+    assert "excludes T_c" in low  # the same curve 0.2 below: 20 times the noise
+    assert "ν free (network reading)" in text
     assert (tmp_path / "docs" / "figures" / "fixed_point_side.png").is_file()
     assert (tmp_path / "docs" / "figures" / "fixed_point_size.png").is_file()
     assert "Not finished" not in text
