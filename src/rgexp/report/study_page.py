@@ -153,7 +153,7 @@ def write_page(path: Path, runs: dict[str, list[RunRecord]], command: str, level
     ``unfinished``: the presets whose sweep has not finished, (runs finished, runs it is to hold).
 
     A question with no run in ``runs`` keeps its section from the page ``path`` holds, where that one has
-    results (each section names the command and store that wrote it): the two questions can be run on
+    results (each section names the command that wrote it): the two questions can be run on
     different machines, or the store of one be gone, without the page losing the other's answer."""
     unfinished = unfinished or {}
     from rgexp.report import study_figures
@@ -186,7 +186,7 @@ def write_page(path: Path, runs: dict[str, list[RunRecord]], command: str, level
 
 def _kept(page: str, heading: str) -> Para | None:
     """The body of ``page``'s section ``## heading`` (up to the next ``## ``), verbatim, where it holds
-    results (it names the command that wrote it); None where there is no such section."""
+    results (it names the command that wrote it); None where there is no such section or it holds none."""
     lines = page.splitlines()
     if f"## {heading}" not in lines:
         return None
